@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Hyper-V SynIC and VMBus for QEMU 10.0.2: build, run and test.
+#
+#   make            build qemu-system-x86_64 with our overlay (build/qemu)
+#   make run        boot a Linux guest with the Hyper-V flags and show what it sees
+#   make check      build everything and run every test layer
+#   make upstream   build pristine QEMU 10.0.2 (build/upstream), the reference
+#
+# Everything generated lives under $(B) (git-ignored).  Each target installs
+# the Debian packages it needs first (scripts/host-setup.sh).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := all
+
+TOP := $(CURDIR)
+B ?= $(TOP)/build
+TARBALL := $(B)/dl/qemu_10.0.2+ds.orig.tar.xz
+QEMU_SRC := $(B)/src/qemu
+QEMU_BUILD := $(B)/qemu
+UP_SRC := $(B)/src/upstream
+UP_BUILD := $(B)/upstream
+QEMU := $(QEMU_BUILD)/qemu-system-x86_64
+FIRMWARE := $(B)/firmware
+export CCACHE_DIR ?= $(B)/ccache
+
+CONFIGURE_FLAGS := --target-list=x86_64-softmmu --enable-kvm --enable-tcg \
+	--enable-fdt=system --disable-docs --disable-install-blobs \
+	--python=/usr/bin/python3
+
+# Files of ours that are copied over the QEMU tree, and our patches.
+OVERLAY := $(shell find hw include target tests/qtest -type f 2>/dev/null)
+PATCHES := $(wildcard patches/*.series patches/*/*.patch)
+
+.PHONY: all qemu upstream firmware run check check-qtest check-guest \
+	check-nested check-linux guest-tests host-setup clean distclean help
+
+all: qemu
+
+help:
+	@sed -n '3,10p' Makefile
+
+# --- host packages -------------------------------------------------------
+$(B)/.host-setup: scripts/host-setup.sh
+	@mkdir -p $(B)
+	scripts/host-setup.sh
+	@touch $@
+
+host-setup: $(B)/.host-setup
+
+# --- source -------------------------------------------------------------
+$(TARBALL): | $(B)/.host-setup
+	scripts/fetch-qemu.sh $@
+
+$(B)/.src-qemu: $(TARBALL) $(OVERLAY) $(PATCHES) scripts/prepare-tree.sh Makefile
+	scripts/prepare-tree.sh $(TARBALL) $(QEMU_SRC) overlay
+	@touch $@
+
+$(B)/.src-upstream: $(TARBALL) $(wildcard patches/base.series patches/base/*.patch) \
+		scripts/prepare-tree.sh
+	scripts/prepare-tree.sh $(TARBALL) $(UP_SRC)
+	@touch $@
+
+# --- configure and build ------------------------------------------------
+# configure runs again only when its flags or the host packages change;
+# later changes to meson files are picked up by ninja itself.
+define configure_rule
+$(1)/config-host.mak: $(2) $(B)/.host-setup
+	@if [ ! -f $$@ ] || [ "$$$$(cat $(1)/.configure-flags 2>/dev/null)" != "$(CONFIGURE_FLAGS)" ] || \
+	    [ $(B)/.host-setup -nt $$@ ]; then \
+		echo "configure: $(1)"; \
+		mkdir -p $(1); \
+		cd $(1) && $(3)/configure $(CONFIGURE_FLAGS) >configure.log 2>&1 || \
+			{ tail -n 30 configure.log; \
+			echo "configure failed: see $(1)/configure.log"; exit 1; }; \
+		echo "$(CONFIGURE_FLAGS)" >$(1)/.configure-flags; \
+		touch $$@; \
+	fi
+endef
+$(eval $(call configure_rule,$(QEMU_BUILD),$(B)/.src-qemu,$(QEMU_SRC)))
+$(eval $(call configure_rule,$(UP_BUILD),$(B)/.src-upstream,$(UP_SRC)))
+
+# QEMU's own Makefile runs ninja and builds the x86 option ROMs.
+qemu: $(QEMU_BUILD)/config-host.mak firmware
+	@$(MAKE) --no-print-directory -C $(QEMU_BUILD) -j$$(nproc) \
+		$(if $(V),V=1,) all
+	@scripts/link-firmware.sh $(QEMU_BUILD) $(FIRMWARE)
+
+upstream: $(UP_BUILD)/config-host.mak
+	@$(MAKE) --no-print-directory -C $(UP_BUILD) -j$$(nproc) all
+	@scripts/link-firmware.sh $(UP_BUILD) $(UP_BUILD)/firmware
+
+firmware: $(B)/.host-setup
+
+# --- tests --------------------------------------------------------------
+include tests/tests.mk
+
+clean:
+	rm -rf $(QEMU_BUILD) $(UP_BUILD) $(B)/tests
+
+distclean:
+	rm -rf $(B)

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# run-guest-host.sh QEMU FIRMWARE IMAGE: the guest-test layer on this host,
+# under TCG and under the host's own KVM.  (The in-kernel Hyper-V cases run
+# in the nested lab.)  The host's KVM is required: without /dev/kvm this
+# fails loudly rather than skipping.
+set -euo pipefail
+
+qemu=${1:?usage: run-guest-host.sh QEMU FIRMWARE IMAGE}
+fw=${2:?usage}
+image=${3:?usage}
+here=$(cd "$(dirname "$0")/.." && pwd)
+status=0
+"$here/guest/run-suites.sh" "$qemu" "$fw" tcg "$image" || status=1
+if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+    "$here/guest/run-suites.sh" "$qemu" "$fw" kvm "$image" || status=1
+else
+    echo "FAIL: guest/kvm (no usable /dev/kvm on this host: the KVM cases cannot run)"
+    status=1
+fi
+exit $status

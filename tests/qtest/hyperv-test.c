@@ -1,0 +1,213 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * qtests for the Hyper-V enlightenments: the hv-* CPU properties, their
+ * dependency rules, and the vmbus-bridge device's realize.
+ *
+ * Everything here needs no guest code: QEMU either starts and shows the
+ * configuration through QOM, or refuses to start with a clear error.
+ */
+
+#include "qemu/osdep.h"
+#include "libqtest.h"
+#include "qobject/qdict.h"
+#include "qobject/qlist.h"
+#include "qobject/qnum.h"
+#include "qobject/qbool.h"
+#include "qobject/qstring.h"
+
+/* The QOM path of the first vCPU of a running QEMU. */
+static char *first_cpu_path(QTestState *qts)
+{
+    QDict *resp = qtest_qmp(qts, "{'execute': 'query-cpus-fast'}");
+    QList *cpus;
+    QDict *cpu;
+    char *path;
+
+    g_assert(qdict_haskey(resp, "return"));
+    cpus = qdict_get_qlist(resp, "return");
+    g_assert(!qlist_empty(cpus));
+    cpu = qobject_to(QDict, qlist_peek(cpus));
+    path = g_strdup(qdict_get_str(cpu, "qom-path"));
+    qobject_unref(resp);
+    return path;
+}
+
+static QObject *cpu_prop(QTestState *qts, const char *path, const char *prop)
+{
+    QDict *resp = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments':"
+                            " {'path': %s, 'property': %s}}", path, prop);
+    QObject *ret;
+
+    g_assert(qdict_haskey(resp, "return"));
+    ret = qdict_get(resp, "return");
+    qobject_ref(ret);
+    qobject_unref(resp);
+    return ret;
+}
+
+static bool cpu_prop_bool(QTestState *qts, const char *path, const char *prop)
+{
+    QObject *v = cpu_prop(qts, path, prop);
+    QBool *b = qobject_to(QBool, v);
+    bool ret;
+
+    g_assert(b);
+    ret = qbool_get_bool(b);
+    qobject_unref(v);
+    return ret;
+}
+
+static void test_properties(void)
+{
+    QTestState *qts;
+    g_autofree char *path = NULL;
+    QObject *v;
+
+    qts = qtest_init("-machine pc -cpu qemu64,hv-vpindex=on,hv-synic=on,"
+                     "hv-time=on,hv-stimer=on,hv-spinlocks=0x1fff,"
+                     "hv-vendor-id=OurVendorId");
+    path = first_cpu_path(qts);
+    g_assert_true(cpu_prop_bool(qts, path, "hv-vpindex"));
+    g_assert_true(cpu_prop_bool(qts, path, "hv-synic"));
+    g_assert_true(cpu_prop_bool(qts, path, "hv-stimer"));
+    g_assert_false(cpu_prop_bool(qts, path, "hv-relaxed"));
+    g_assert_false(cpu_prop_bool(qts, path, "hv-passthrough"));
+
+    v = cpu_prop(qts, path, "hv-spinlocks");
+    g_assert_cmpint(qnum_get_int(qobject_to(QNum, v)), ==, 0x1fff);
+    qobject_unref(v);
+    v = cpu_prop(qts, path, "hv-vendor-id");
+    g_assert_cmpstr(qstring_get_str(qobject_to(QString, v)), ==,
+                    "OurVendorId");
+    qobject_unref(v);
+    qtest_quit(qts);
+}
+
+/* The spellings with '_' that kvm-unit-tests and old scripts use. */
+static void test_legacy_spelling(void)
+{
+    QTestState *qts;
+    g_autofree char *path = NULL;
+
+    qts = qtest_init("-machine pc -cpu kvm64,hv_vpindex,hv_synic,hv_time,"
+                     "hv_stimer -smp 2");
+    path = first_cpu_path(qts);
+    g_assert_true(cpu_prop_bool(qts, path, "hv-vpindex"));
+    g_assert_true(cpu_prop_bool(qts, path, "hv-synic"));
+    g_assert_true(cpu_prop_bool(qts, path, "hv-time"));
+    g_assert_true(cpu_prop_bool(qts, path, "hv-stimer"));
+    qtest_quit(qts);
+}
+
+/*
+ * Start QEMU with @args and expect it to refuse: a non-zero exit and
+ * @error on stderr.  Should it start, the QMP commands on its standard
+ * input make it quit at once, so the test fails instead of hanging.
+ */
+static void expect_start_failure(const char *args, const char *error)
+{
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+    g_autofree char *cmd = NULL;
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    g_autoptr(GError) gerr = NULL;
+    int status;
+    char *argv[] = { (char *)"/bin/sh", (char *)"-c", NULL, NULL };
+
+    g_assert(qemu);
+    cmd = g_strdup_printf("printf '%%s' '{\"execute\":\"qmp_capabilities\"}"
+                          "{\"execute\":\"quit\"}' | %s -machine pc "
+                          "-accel qtest -display none -nodefaults "
+                          "-qmp stdio %s", qemu, args);
+    argv[2] = cmd;
+    g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &out, &err, &status, &gerr));
+    if (!strstr(err, error) || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 1) {
+        g_test_message("command: %s", cmd);
+        g_test_message("wait status: %d", status);
+        g_test_message("stderr: %s", err);
+    }
+    /* A refused configuration is exit(1), never a crash or a hang. */
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 1);
+    g_assert_nonnull(strstr(err, error));
+}
+
+typedef struct DepCase {
+    const char *name;
+    const char *cpu;
+    const char *error;
+} DepCase;
+
+static const DepCase dep_cases[] = {
+    { "synic-needs-vpindex", "qemu64,hv-synic=on",
+      "hv-synic requires hv-vpindex" },
+    { "synic-needs-vpindex-legacy-spelling", "kvm64,hv_synic",
+      "hv-synic requires hv-vpindex" },
+    { "stimer-needs-synic", "qemu64,hv-vpindex,hv-time,hv-stimer",
+      "hv-stimer requires hv-synic" },
+    { "stimer-needs-time", "qemu64,hv-vpindex,hv-synic,hv-stimer",
+      "hv-stimer requires hv-time" },
+    { "stimer-direct-needs-stimer", "qemu64,hv-stimer-direct",
+      "hv-stimer-direct requires hv-stimer" },
+    { "ipi-needs-vpindex", "qemu64,hv-ipi", "hv-ipi requires hv-vpindex" },
+    { "tlbflush-needs-vpindex", "qemu64,hv-tlbflush",
+      "hv-tlbflush requires hv-vpindex" },
+    { "tlbflush-ext-needs-tlbflush", "qemu64,hv-vpindex,hv-tlbflush-ext",
+      "hv-tlbflush-ext requires hv-tlbflush" },
+    { "syndbg-needs-relaxed", "qemu64,hv-vpindex,hv-synic,hv-syndbg",
+      "hv-syndbg requires hv-relaxed" },
+};
+
+static void test_dependency(const void *opaque)
+{
+    const DepCase *c = opaque;
+    g_autofree char *args = g_strdup_printf("-cpu %s", c->cpu);
+
+    expect_start_failure(args, c->error);
+}
+
+/* Machine types before 3.1 allowed a SynIC without VP indices. */
+static void test_synic_kvm_only(void)
+{
+    QTestState *qts;
+    g_autofree char *path = NULL;
+
+    qts = qtest_init("-machine pc -cpu qemu64,hv-synic,x-hv-synic-kvm-only=on");
+    path = first_cpu_path(qts);
+    g_assert_true(cpu_prop_bool(qts, path, "hv-synic"));
+    g_assert_false(cpu_prop_bool(qts, path, "hv-vpindex"));
+    qtest_quit(qts);
+}
+
+/*
+ * This used to print "VMBus requires usable Hyper-V SynIC and VP_INDEX" and
+ * realize the bridge anyway; now QEMU refuses to start.
+ */
+static void test_vmbus_bridge_needs_synic(void)
+{
+    g_assert_true(qtest_has_device("vmbus-bridge"));
+    expect_start_failure("-device vmbus-bridge",
+                         "vmbus-bridge requires Hyper-V SynIC and VP_INDEX");
+}
+
+int main(int argc, char **argv)
+{
+    int i;
+
+    g_test_init(&argc, &argv, NULL);
+    qtest_add_func("/hyperv/cpu/properties", test_properties);
+    qtest_add_func("/hyperv/cpu/legacy-spelling", test_legacy_spelling);
+    for (i = 0; i < ARRAY_SIZE(dep_cases); i++) {
+        g_autofree char *name = g_strdup_printf("/hyperv/cpu/deps/%s",
+                                                dep_cases[i].name);
+
+        qtest_add_data_func(name, &dep_cases[i], test_dependency);
+    }
+    qtest_add_func("/hyperv/cpu/deps/synic-kvm-only", test_synic_kvm_only);
+    qtest_add_func("/hyperv/vmbus-bridge/needs-synic",
+                   test_vmbus_bridge_needs_synic);
+    return g_test_run();
+}

@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Test layers (see README.md).  Included by the top Makefile, which defines
+# B, TOP, QEMU, QEMU_BUILD and FIRMWARE.
+#
+#   check-qtest    1. our qtests, through QEMU's meson test runner
+#   check-guest    2. the bare-metal test guest on TCG and the host's KVM
+#   check-nested   3. the nested lab: L1 Linux under TCG, its KVM runs the
+#                     guest tests (and the Linux guest) with in-kernel Hyper-V
+#   check-linux    4. a Debian Linux guest with the hv modules, under TCG
+#
+# Each layer writes $(RESULTS)/<layer>.log; `make check` runs them all, then
+# tests/summary.sh prints the totals and decides the exit status.
+
+RESULTS := $(B)/tests/results
+LAYERS := qtest
+QTESTS := hyperv-test
+
+# The helpers land their fragments one by one; each is required for check.
+include $(wildcard tests/guest/guest.mk tests/nested/nested.mk tests/linux/linux.mk)
+
+.PHONY: check-qtest check-guest
+
+# Run a layer: $(1) is its name, $(2) the command.  The output goes to the
+# terminal and to the layer's log; the exit status is kept beside it.
+define run_layer
+	@mkdir -p $(RESULTS)
+	@echo "== Layer $(1) =="
+	@rc=0; { $(2); } 2>&1 | tee $(RESULTS)/$(1).log || rc=$$?; \
+		echo $$rc >$(RESULTS)/$(1).rc; exit $$rc
+endef
+
+check-qtest: qemu
+	$(call run_layer,qtest,tests/lib/run-qtests.sh $(QEMU_BUILD) $(QTESTS))
+
+check-guest: qemu $(GUEST_IMAGE)
+	$(call run_layer,guest,tests/lib/run-guest-host.sh $(QEMU) $(FIRMWARE) $(GUEST_IMAGE))
+
+check: qemu
+	@rm -rf $(RESULTS)
+	@mkdir -p $(RESULTS)
+	@for layer in $(LAYERS); do \
+		$(MAKE) --no-print-directory check-$$layer || true; \
+	done
+	@tests/summary.sh $(RESULTS) $(LAYERS)
