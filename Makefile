@@ -16,7 +16,14 @@ SHELL := /bin/bash
 
 TOP := $(CURDIR)
 B ?= $(TOP)/build
+ifdef QEMU_TARBALL
+# A tarball the user gave: linked (and checked) under a name of its own, so
+# that giving another one re-makes the trees.
+TARBALL := $(B)/dl/given-$(notdir $(QEMU_TARBALL))
+export QEMU_TARBALL
+else
 TARBALL := $(B)/dl/qemu_10.0.2+ds.orig.tar.xz
+endif
 QEMU_SRC := $(B)/src/qemu
 QEMU_BUILD := $(B)/qemu
 UP_SRC := $(B)/src/upstream
@@ -92,6 +99,10 @@ upstream: $(UP_BUILD)/config-host.mak
 	@scripts/link-firmware.sh $(UP_BUILD) $(UP_BUILD)/firmware
 
 firmware: $(B)/.host-setup
+
+# The main job: boot a Linux guest with the Hyper-V flags and show what it
+# sees (tests/linux/run.sh --show).
+run: run-linux
 
 # --- tests --------------------------------------------------------------
 include tests/tests.mk

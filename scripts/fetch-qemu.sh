@@ -3,7 +3,8 @@
 #
 # fetch-qemu.sh DEST: put Debian's qemu_10.0.2+ds.orig.tar.xz at DEST and
 # check its sha256.  QEMU_TARBALL=/path takes a given tarball of the same
-# version (Debian's +ds one or upstream's qemu-10.0.2.tar.xz) instead.
+# version instead: Debian's (checked by its sha256) or upstream's
+# qemu-10.0.2.tar.xz (checked by the VERSION file inside).
 set -euo pipefail
 
 die() { echo "fetch-qemu: $*" >&2; exit 1; }
@@ -11,19 +12,20 @@ die() { echo "fetch-qemu: $*" >&2; exit 1; }
 dest=${1:?usage: fetch-qemu.sh DEST}
 ORIG=qemu_10.0.2+ds.orig.tar.xz
 SHA256=0901da33844a331bf8b3602b9c1fbd178e60b737c8e3ade678255bd090c9b9f1
-UPSTREAM_SHA256=ef786f2398cb5184600f69aef4d5d691efd44576a3cff4126d38d4c6fec87759
 
 mkdir -p "$(dirname "$dest")"
 if [ -n "${QEMU_TARBALL:-}" ]; then
     [ -r "$QEMU_TARBALL" ] || die "QEMU_TARBALL=$QEMU_TARBALL is not a readable file"
     sum=$(sha256sum "$QEMU_TARBALL" | cut -d' ' -f1)
-    case "$sum" in
-    "$SHA256"|"$UPSTREAM_SHA256") ;;
-    *) # Another packaging of 10.0.2 is accepted if it says it is 10.0.2.
-       tar -xOf "$QEMU_TARBALL" --wildcards '*/VERSION' 2>/dev/null | grep -qx '10.0.2' ||
-           die "$QEMU_TARBALL is not QEMU 10.0.2 (sha256 $sum, no VERSION 10.0.2 inside)"
-       echo "fetch-qemu: $QEMU_TARBALL: sha256 $sum is not a known one; its VERSION says 10.0.2" ;;
-    esac
+    if [ "$sum" = "$SHA256" ]; then
+        echo "fetch-qemu: $QEMU_TARBALL is Debian's $ORIG (sha256 verified)"
+    else
+        # Upstream's qemu-10.0.2.tar.xz or another packaging of the same
+        # release: accepted when its own VERSION file says 10.0.2.
+        tar -xOf "$QEMU_TARBALL" --wildcards '*/VERSION' 2>/dev/null | grep -qx '10.0.2' ||
+            die "$QEMU_TARBALL is not QEMU 10.0.2 (sha256 $sum, no VERSION 10.0.2 inside)"
+        echo "fetch-qemu: $QEMU_TARBALL says VERSION 10.0.2 (sha256 $sum)"
+    fi
     ln -sfn "$(realpath "$QEMU_TARBALL")" "$dest"
     exit 0
 fi

@@ -13,11 +13,10 @@
 # tests/summary.sh prints the totals and decides the exit status.
 
 RESULTS := $(B)/tests/results
-LAYERS := qtest
+LAYERS := qtest guest nested linux
 QTESTS := hyperv-test
 
-# The helpers land their fragments one by one; each is required for check.
-include $(wildcard tests/guest/guest.mk tests/nested/nested.mk tests/linux/linux.mk)
+include tests/guest/guest.mk tests/nested/nested.mk tests/linux/linux.mk
 
 .PHONY: check-qtest check-guest
 
@@ -36,7 +35,7 @@ check-qtest: qemu
 check-guest: qemu $(GUEST_IMAGE)
 	$(call run_layer,guest,tests/lib/run-guest-host.sh $(QEMU) $(FIRMWARE) $(GUEST_IMAGE))
 
-check: qemu
+check: qemu $(GUEST_IMAGE)
 	@rm -rf $(RESULTS)
 	@mkdir -p $(RESULTS)
 	@for layer in $(LAYERS); do \

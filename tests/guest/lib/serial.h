@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The console: a 16550 UART on COM1 (I/O port 0x3f8).
+ */
+#ifndef GUEST_SERIAL_H
+#define GUEST_SERIAL_H
+
+#include <stdbool.h>
+
+#define COM1_PORT   0x3f8
+
+void serial_init(void);
+
+/* Write a string; '\n' becomes "\r\n".  Serialised between vCPUs. */
+void serial_write(const char *s);
+
+/* The UART scratch register holds what was written (a sanity check). */
+bool serial_scratch_test(void);
+
+#endif /* GUEST_SERIAL_H */

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# build-initramfs.sh [BUILD]: assemble the Linux guest of the Linux-guest
+# test: BUILD/tests/linux/vmlinuz (Debian's kernel) and
+# BUILD/tests/linux/initrd.gz (busybox, tests/linux/init.sh as /init, and the
+# hv modules with their dependencies).  Rebuilt on every call; it takes a
+# second or two.
+set -euo pipefail
+
+die() { echo "linux: $*" >&2; exit 2; }
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=$(realpath -m "${1:-$top/build}")
+
+# shellcheck source=../lib/initramfs.sh
+. "$top/tests/lib/initramfs.sh"
+
+rel=$("$top/tests/lib/fetch-kernel.sh" "$build")
+kroot=$build/tests/kernel
+work=$build/tests/linux
+mkdir -p "$work"
+
+root=$work/root
+ird_new "$root"
+ird_busybox "$root"
+ird_file "$root" "$here/init.sh" /init 0755
+ird_file "$root" "$here/../lib/init-early.sh" /lib/init-early.sh 0644
+# hv_netvsc and hv_storvsc are optional: a kernel without them still tests
+# the bus itself.
+ird_modules "$root" "$kroot" "$rel" hv_vmbus hv_utils hv_balloon hv_sock \
+    'hv_netvsc?' 'hv_storvsc?'
+ird_pack "$root" "$work/initrd.gz"
+cp "$kroot/boot/vmlinuz-$rel" "$work/vmlinuz.tmp"
+mv "$work/vmlinuz.tmp" "$work/vmlinuz"

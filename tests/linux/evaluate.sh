@@ -1,0 +1,195 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# evaluate.sh WHERE [QEMU_STATUS] < CONSOLE
+#
+# Turn the Linux guest's report ("LINUX: key=value" lines of tests/linux/
+# init.sh, read from its console transcript) into result lines
+# "PASS: linux/WHERE/<check>", "FAIL: ..." or, for a check that later work
+# owns, "PENDING: linux/WHERE/<check> (now: <what the guest shows>; owned by
+# <who>)", which counts neither way.  WHERE is "tcg" (the guest under TCG on
+# the host: the user-space path) or "kvm" (inside the nested lab: the kernel
+# path).  QEMU_STATUS is the exit status of the QEMU that ran the guest (124
+# for a timeout).  Lines "INFO: linux/WHERE ..." summarise what was seen.
+# Exit status 1 when a check failed.
+#
+# POSIX sh and awk only: it runs on the host and in L1 under busybox ash.
+
+where=${1:?usage: evaluate.sh tcg|kvm [QEMU_STATUS] < console}
+qstatus=${2:-0}
+
+# Who owns what is not checked yet.  When a piece of work lands, its owner
+# moves the checks it makes pass from the PENDING list to ENFORCED.
+OWNER_U="issue 4 (user-space Hyper-V path)"
+OWNER_BUS="the VMBus devices issue"
+case $where in
+tcg)
+    ENFORCED="boot modules-load"
+    PENDING="vmbus-bridge:U hyperv-detected:U hv-clocksource:U stimer-clockevent:U vmbus-version:U hv-modules:U devices-bound:BUS"
+    # Without Hyper-V, hv_vmbus refuses to load (ENODEV) and the modules
+    # that need it cannot follow; that is the state until issue 4 lands.
+    VMBUS_MAY_BE_ABSENT=1 ;;
+kvm)
+    ENFORCED="boot vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent vmbus-version"
+    PENDING="devices-bound:BUS"
+    VMBUS_MAY_BE_ABSENT= ;;
+*)
+    echo "evaluate.sh: unknown WHERE '$where' (tcg or kvm)" >&2
+    exit 2 ;;
+esac
+
+input=$(tr -d '\r')
+report=$(printf '%s\n' "$input" | sed -n 's/^LINUX: //p')
+
+# val KEY: the value of the first "KEY=value" line of the report.
+val() {
+    printf '%s\n' "$report" |
+        awk -v k="$1" 'index($0, k "=") == 1 { print substr($0, length(k) + 2); exit }'
+}
+# keys PREFIX: "key=value" lines whose key starts with PREFIX.
+keys() {
+    printf '%s\n' "$report" | awk -v p="$1" 'index($0, p) == 1'
+}
+
+# run.sh (TCG) boots the guest without the bridge when QEMU refuses it and
+# says so on a line "HOST: vmbus-bridge=...".
+check_vmbus_bridge() {
+    h=$(printf '%s\n' "$input" | sed -n 's/^HOST: vmbus-bridge=//p' | head -n 1)
+    now=${h:-QEMU accepted -device vmbus-bridge}
+    [ -z "$h" ]
+}
+
+# Each check sets $now (what the guest shows) and returns 0 when satisfied.
+check_boot() {
+    if [ -z "$(val init)" ]; then
+        case $qstatus in
+        0) now="no report on the console" ;;
+        124) now="no report; QEMU timed out" ;;
+        *) now="no report; QEMU exited $qstatus" ;;
+        esac
+        return 1
+    fi
+    if [ -z "$(val "done")" ]; then
+        now="report started but never finished (QEMU status $qstatus)"
+        return 1
+    fi
+    now="report complete at guest uptime $(val "done")s"
+}
+
+# Dependency modules must load; so must every wanted one, except that where
+# VMBus may be absent hv_vmbus may fail with ENODEV and take its users along.
+check_modules_load() {
+    bad=''
+    vmbus=$(val mod.hv_vmbus)
+    for m in $(val modules-deps); do
+        case $(val "mod.$m") in
+        ok|builtin) ;;
+        *) bad="$bad $m: $(val "mod.$m");" ;;
+        esac
+    done
+    for m in $(val modules-wanted); do
+        s=$(val "mod.$m")
+        case $s in
+        ok|builtin|missing) continue ;;
+        esac
+        if [ -n "$VMBUS_MAY_BE_ABSENT" ] && [ "$vmbus" = "error: No such device" ]; then
+            case $m:$s in
+            hv_vmbus:*|*:"skipped: needs hv_vmbus") continue ;;
+            esac
+        fi
+        bad="$bad $m: $s;"
+    done
+    if [ -z "$(val modules-wanted)" ]; then
+        now="no module report"
+        return 1
+    fi
+    if [ -n "$bad" ]; then
+        now=${bad# }
+        now=${now%;}
+        return 1
+    fi
+    now="dependencies loaded; hv_vmbus: $vmbus"
+}
+
+check_hv_modules() {
+    bad=
+    for m in $(val modules-wanted); do
+        case $(val "mod.$m") in
+        ok|builtin|missing) ;;
+        *) bad="$bad $m: $(val "mod.$m");" ;;
+        esac
+    done
+    now=${bad# }
+    now=${now%;}
+    [ -n "$(val modules-wanted)" ] && [ -z "$bad" ] && now="all loaded"
+    [ -z "$bad" ] && [ -n "$(val modules-wanted)" ]
+}
+
+check_hyperv_detected() {
+    now="hypervisor=$(val hypervisor)"
+    [ "$(val hypervisor)" = "Microsoft Hyper-V" ]
+}
+
+check_hv_clocksource() {
+    now="clocksource=$(val clocksource)"
+    case $(val clocksource) in
+    hyperv_clocksource_tsc_page|hyperv_clocksource_msr) return 0 ;;
+    esac
+    return 1
+}
+
+check_stimer_clockevent() {
+    ce=$(keys clockevent. | tr '\n' ' ')
+    ce=${ce% }
+    now="${ce:-no clockevent devices}"
+    keys clockevent. | grep -q '=Hyper-V clockevent$'
+}
+
+check_vmbus_version() {
+    v=$(val vmbus-version)
+    now="vmbus-version=${v:-unreported}"
+    [ -n "$v" ] && [ "$v" != none ]
+}
+
+check_devices_bound() {
+    n=$(val vmbus-devices)
+    unbound=$(keys vmbus-dev. | grep -c 'driver=none$')
+    now="${n:-0} VMBus devices, $unbound without a driver"
+    [ "${n:-0}" -gt 0 ] 2>/dev/null && [ "$unbound" -eq 0 ]
+}
+
+fails=0
+run() {
+    c=$1 policy=$2
+    now=
+    "check_$(echo "$c" | tr - _)"
+    ok=$?
+    case $policy in
+    enforce)
+        if [ $ok -eq 0 ]; then
+            echo "PASS: linux/$where/$c ($now)"
+        else
+            echo "FAIL: linux/$where/$c ($now)"
+            fails=$((fails + 1))
+        fi ;;
+    U) echo "PENDING: linux/$where/$c (now: $now; owned by $OWNER_U)" ;;
+    BUS) echo "PENDING: linux/$where/$c (now: $now; owned by $OWNER_BUS)" ;;
+    esac
+}
+
+info() { echo "INFO: linux/$where $*"; }
+info "hypervisor=$(val hypervisor) clocksource=$(val clocksource) vmbus-version=$(val vmbus-version) vmbus-devices=$(val vmbus-devices)"
+for m in $(val modules-wanted); do
+    info "mod.$m=$(val "mod.$m")"
+done
+printf '%s\n' "$input" | grep 'qemu-system-x86_64: ' | head -n 5 | while IFS= read -r l; do
+    info "qemu: ${l#*qemu-system-x86_64: }"
+done
+
+for c in $ENFORCED; do
+    run "$c" enforce
+done
+for p in $PENDING; do
+    run "${p%%:*}" "${p#*:}"
+done
+[ "$fails" -eq 0 ]

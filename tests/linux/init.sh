@@ -1,0 +1,96 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# /init of the Linux-guest test (DESIGN.md 4.4): Debian's kernel booted with
+# the Hyper-V enlightenments.  It loads the hv modules and reports what the
+# guest sees, one fact a line, as "LINUX: key=value" on the serial console:
+#
+#   init=started | done=<uptime>        the report's first and last line
+#   kernel, cpus, cpu-hypervisor-flag   basics
+#   hypervisor=<name>|none              dmesg "Hypervisor detected: ..."
+#   hv-dmesg=<line>                     the kernel's "Hyper-V: ..." lines
+#   clocksource, clocksources           current and available clocksources
+#   clockevent.<dev>=<name>             every clockevent device's current one
+#   modules-wanted, modules-deps        what was asked for, what it pulled in
+#   mod.<name>=ok|builtin|missing|error: <reason>|skipped: needs <module>
+#   vmbus-version=<x.y>|none            dmesg "Vmbus version:"
+#   vmbus-devices=<n>
+#   vmbus-dev.<id>=class_id=<guid> device_id=<guid> driver=<name>|none
+#   vmbus-dmesg=<line>                  kernel lines about vmbus/hv_* (bounded)
+#
+# tests/linux/evaluate.sh turns the report into results.
+
+. /lib/init-early.sh
+
+r() { echo "LINUX: $1=$2"; }
+
+# dmesg without the "[    1.234567] " time stamps.
+kmsg() { dmesg | sed 's/^\[[^]]*\] *//'; }
+
+r init started
+r kernel "$(uname -r)"
+r cpus "$(nproc)"
+if grep -qw hypervisor /proc/cpuinfo; then
+    r cpu-hypervisor-flag yes
+else
+    r cpu-hypervisor-flag no
+fi
+hv=$(kmsg | sed -n 's/^Hypervisor detected: //p' | head -n 1)
+r hypervisor "${hv:-none}"
+kmsg | grep '^Hyper-V: ' | head -n 20 | while IFS= read -r l; do r hv-dmesg "$l"; done
+
+# Load in modules.load order (dependencies first).  A module whose
+# dependency did not load is not tried: the kernel would only say "unknown
+# symbol", which hides the real reason one line up.
+wanted='' deps_list='' failed=' '
+while read -r name file role deps; do
+    case $role in
+    want) wanted="$wanted $name" ;;
+    dep) deps_list="$deps_list $name" ;;
+    builtin) r "mod.$name" builtin; wanted="$wanted $name"; continue ;;
+    missing) r "mod.$name" missing; wanted="$wanted $name"; continue ;;
+    esac
+    blocker=
+    for d in $(echo "$deps" | tr , ' '); do
+        case $failed in *" $d "*) blocker=$d; break ;; esac
+    done
+    if [ -n "$blocker" ]; then
+        r "mod.$name" "skipped: needs $blocker"
+        failed="$failed$name "
+    elif err=$(insmod "$file" 2>&1); then
+        r "mod.$name" ok
+    else
+        r "mod.$name" "error: ${err##*: }"
+        failed="$failed$name "
+    fi
+done </etc/modules.load
+r modules-wanted "${wanted# }"
+r modules-deps "${deps_list# }"
+
+# Offers arrive after the version handshake and drivers bind as the hv
+# modules register: give both a moment.
+[ -d /sys/bus/vmbus/devices ] && sleep 1
+
+r clocksource "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
+r clocksources "$(cat /sys/devices/system/clocksource/clocksource0/available_clocksource 2>/dev/null || echo unknown)"
+for d in /sys/devices/system/clockevents/*; do
+    [ -f "$d/current_device" ] || continue
+    r "clockevent.${d##*/}" "$(cat "$d/current_device")"
+done
+
+v=$(kmsg | sed -n 's/^.*Vmbus version: *//p' | head -n 1)
+r vmbus-version "${v:-none}"
+n=0
+for d in /sys/bus/vmbus/devices/*; do
+    [ -e "$d" ] || continue
+    n=$((n + 1))
+    drv=none
+    [ -e "$d/driver" ] && drv=$(basename "$(readlink "$d/driver")")
+    r "vmbus-dev.${d##*/}" "class_id=$(cat "$d/class_id" 2>/dev/null) device_id=$(cat "$d/device_id" 2>/dev/null) driver=$drv"
+done
+r vmbus-devices "$n"
+kmsg | grep -iE 'vmbus|hv_|hyperv|hyper-v' | grep -v '^Hyper-V: ' | head -n 40 |
+    while IFS= read -r l; do r vmbus-dmesg "$l"; done
+
+r "done" "$(cut -d' ' -f1 /proc/uptime)"
+poweroff -f

@@ -1,0 +1,14 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=sh disable=SC2034 # the variables are for the scripts that source this
+#
+# The Linux guest's QEMU settings, shared by run.sh (TCG, on the host) and
+# in-lab.sh (KVM, inside the nested lab).  POSIX sh: sourced by bash on the
+# host and by busybox ash in L1.
+#
+# kvm=off hides the KVM signature in CPUID 0x40000000, so that Linux takes
+# the Hyper-V leaves and picks the Hyper-V platform.
+LINUX_HV_FLAGS=hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-time,hv-synic,hv-stimer,kvm=off
+# The guest kernel stays quiet: the report is printed by its init.
+LINUX_APPEND="console=ttyS0 quiet loglevel=3 panic=-1"
+# Devices besides the machine's own: only the VMBus bridge; no NIC, no VGA.
+LINUX_DEVICES="-nodefaults -display none -no-reboot -serial stdio -monitor none -device vmbus-bridge"

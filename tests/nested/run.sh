@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# run.sh [options] -- ENTRY [FILE|DIR...]
+#
+# The nested lab (DESIGN.md 4.3): boot Debian's kernel as L1 with our QEMU
+# under TCG (-cpu max gives L1 SVM, so L1's kvm-amd offers the in-kernel
+# Hyper-V of the K path), with an initramfs holding busybox, the KVM modules,
+# kvmcaps, our qemu-system-x86_64 with its libraries and firmware, and the
+# payload.  ENTRY and the FILEs/DIRs are copied into L1's /payload; L1's init
+# runs `sh ENTRY` there with QEMU, FIRMWARE, PAYLOAD, HV_LAB=1 and ACCEL=kvm
+# in the environment, then powers off.
+#
+# Output: the payload's PASS:/FAIL:/PENDING: (and INFO:) lines as they are,
+# and the lab's own results: nested/l1-boot, nested/kvm-loaded,
+# nested/cap-hyperv-synic2, nested/payload-complete (and nested/payload-
+# results when the payload gave none, nested/l1-poweroff when L1 did not
+# end by itself).  The whole L1 console is kept in
+# BUILD/tests/nested/console.log.
+# Exit status 0 when nothing failed.
+#
+# Options:
+#   --build DIR       build folder (default: <repo>/build)
+#   --qemu PATH       L0 and L1 QEMU (default: BUILD/qemu/qemu-system-x86_64)
+#   --firmware DIR    its firmware, as for -L (default: BUILD/firmware)
+#   --smp N           L1 vCPUs (default 2)
+#   --timeout SEC     bound on the whole L1 run (default 1500); the payload
+#                     gets this less 120 s
+#   --verbose         also show the whole L1 console on the terminal
+set -euo pipefail
+
+die() { echo "nested: $*" >&2; exit 2; }
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=$top/build
+qemu='' firmware='' smp=2 limit=1500 verbose=''
+
+while [ $# -gt 0 ]; do
+    case $1 in
+    --build) build=${2:?--build needs a folder}; shift 2 ;;
+    --qemu) qemu=${2:?--qemu needs a path}; shift 2 ;;
+    --firmware) firmware=${2:?--firmware needs a folder}; shift 2 ;;
+    --smp) smp=${2:?--smp needs a number}; shift 2 ;;
+    --timeout) limit=${2:?--timeout needs seconds}; shift 2 ;;
+    --verbose) verbose=1; shift ;;
+    --) shift; break ;;
+    *) die "unknown option '$1' (usage: run.sh [options] -- ENTRY [FILE|DIR...])" ;;
+    esac
+done
+[ $# -ge 1 ] || die "no payload: usage: run.sh [options] -- ENTRY [FILE|DIR...]"
+build=$(realpath -m "$build")
+qemu=$(realpath -m "${qemu:-$build/qemu/qemu-system-x86_64}")
+firmware=$(realpath -m "${firmware:-$build/firmware}")
+if ! [[ $limit =~ ^[0-9]+$ ]] || [ "$limit" -lt 240 ]; then
+    die "--timeout must be at least 240 s"
+fi
+[[ $smp =~ ^[1-9][0-9]*$ ]] || die "--smp needs a number of vCPUs"
+
+[ -x "$qemu" ] || die "$qemu is missing: build it first (make qemu)"
+[ -f "$firmware/bios-256k.bin" ] ||
+    die "$firmware has no bios-256k.bin: run make qemu (scripts/link-firmware.sh)"
+for t in gcc cpio gzip ldd timeout; do
+    command -v "$t" >/dev/null || die "'$t' is missing: run scripts/host-setup.sh"
+done
+for f in "$@"; do
+    [ -e "$f" ] || die "payload file $f does not exist"
+done
+entry=$(basename "$1")
+
+# shellcheck source=../lib/initramfs.sh
+. "$top/tests/lib/initramfs.sh"
+
+work=$build/tests/nested
+mkdir -p "$work"
+rel=$("$top/tests/lib/fetch-kernel.sh" "$build")
+kroot=$build/tests/kernel
+
+# kvmcaps is static: L1 has no C library besides the ones QEMU pulls in.
+if [ ! -x "$work/kvmcaps" ] || [ "$here/kvmcaps.c" -nt "$work/kvmcaps" ]; then
+    gcc -static -O2 -Wall -o "$work/kvmcaps.tmp" "$here/kvmcaps.c" ||
+        die "cannot build kvmcaps statically: install libc6-dev (scripts/host-setup.sh)"
+    mv "$work/kvmcaps.tmp" "$work/kvmcaps"
+fi
+
+root=$work/root
+initrd=$work/l1-initrd.gz
+echo "nested: assembling L1 initramfs (kernel $rel)"
+ird_new "$root"
+ird_busybox "$root"
+ird_file "$root" "$here/init.sh" /init 0755
+ird_file "$root" "$here/../lib/init-early.sh" /lib/init-early.sh 0644
+ird_file "$root" "$work/kvmcaps" /bin/kvmcaps 0755
+ird_modules "$root" "$kroot" "$rel" irqbypass kvm ccp kvm_amd
+ird_elf "$root" "$qemu" /opt/qemu/bin/qemu-system-x86_64
+mkdir -p "$root/opt/qemu/firmware"
+for f in "$firmware"/*; do
+    # Files only: keymaps and descriptors are not used without a display.
+    if [ -f "$f" ]; then
+        cp -L "$f" "$root/opt/qemu/firmware/"
+    fi
+done
+mkdir -p "$root/payload"
+for f in "$@"; do
+    cp -rL "$f" "$root/payload/"
+done
+printf 'ENTRY=%s\nPAYLOAD_TIMEOUT=%s\n' "$entry" $((limit - 120)) >"$root/etc/lab.conf"
+ird_pack "$root" "$initrd"
+echo "nested: L1 initramfs $(du -m "$initrd" | cut -f1) MiB; booting L1 (TCG, -smp $smp, bound ${limit}s)"
+
+console=$work/console.log
+qerr=$work/qemu-stderr.log
+: >"$console"
+rm -f "$work/counts"
+pass=0 fail=0 pending=0 payres=0 payfail=0
+booted='' kvm='' synic2='' up='' started='' ended='' t_boot='' t_pay=''
+t0=$(date +%s.%N)
+secs() { echo "$(date +%s.%N) $t0" | awk '{ printf "%.1f", $1 - $2 }'; }
+result() {
+    echo "$1"
+    case $1 in
+    PASS:*) pass=$((pass + 1)) ;;
+    FAIL:*) fail=$((fail + 1)) ;;
+    PENDING:*) pending=$((pending + 1)) ;;
+    esac
+}
+
+set +e
+timeout --kill-after=10 "$limit" "$qemu" -L "$firmware" \
+    -accel tcg -cpu max -m 2048 -smp "$smp" \
+    -nodefaults -display none -no-reboot -serial stdio -monitor none \
+    -kernel "$kroot/boot/vmlinuz-$rel" -initrd "$initrd" \
+    -append "console=ttyS0 tsc=reliable quiet loglevel=3 panic=-1 mitigations=off" \
+    </dev/null 2>"$qerr" | {
+    # Read the console as it comes (no buffering filter in between), so
+    # that the times measured here are those at which L1 printed.
+    while IFS= read -r line; do
+        line=${line%$'\r'}
+        printf '%s\n' "$line" >>"$console"
+        [ -z "$verbose" ] || echo "L1| $line" >&2
+        case $line in
+        PASS:*|FAIL:*|PENDING:*)
+            result "$line"
+            payres=$((payres + 1))
+            case $line in FAIL:*) payfail=$((payfail + 1)) ;; esac ;;
+        "LAB: init=started")
+            booted=1
+            t_boot=$(secs)
+            result "PASS: nested/l1-boot (init ran after ${t_boot}s)" ;;
+        "LAB: kvm=present")
+            kvm=1
+            result "PASS: nested/kvm-loaded (/dev/kvm present)" ;;
+        "LAB: kvm=missing")
+            kvm=0
+            result "FAIL: nested/kvm-loaded (no /dev/kvm; see the LAB: module lines in $console)" ;;
+        "LAB: module."*=error*)
+            echo "  ${line#LAB: }" ;;
+        "INFO: "*)
+            echo "$line" ;;
+        "CAP: "*)
+            echo "  $line"
+            case $line in
+            "CAP: HYPERV_SYNIC2="*)
+                synic2=${line#*=}
+                if [ "$synic2" -gt 0 ] 2>/dev/null; then
+                    result "PASS: nested/cap-hyperv-synic2 (KVM_CAP_HYPERV_SYNIC2=$synic2)"
+                else
+                    result "FAIL: nested/cap-hyperv-synic2 (KVM_CAP_HYPERV_SYNIC2=$synic2 in L1)"
+                fi ;;
+            esac ;;
+        "LAB: uptime-at-init="*)
+            up=${line#*=} ;;
+        "LAB: payload-start="*)
+            started=$(secs) ;;
+        "LAB: payload-exit="*)
+            ended=$(secs)
+            rc=${line#*=}
+            t_pay=$(echo "$ended $started" | awk '{ printf "%.1f", $1 - $2 }')
+            if [ "$rc" = 0 ]; then
+                result "PASS: nested/payload-complete ($entry finished in ${t_pay}s)"
+            elif [ "$rc" = timeout ]; then
+                result "FAIL: nested/payload-complete ($entry timed out after ${t_pay}s)"
+            elif [ "$payfail" -gt 0 ]; then
+                # Its own FAIL lines already count; do not count them twice.
+                echo "  payload $entry exited $rc after ${t_pay}s"
+            else
+                result "FAIL: nested/payload-complete ($entry exited '$rc' without a FAIL line)"
+            fi ;;
+        esac
+    done
+    # What never showed up is a failure too, named so that it can be found.
+    tail=" (see $console and $qerr)"
+    [ -n "$booted" ] || result "FAIL: nested/l1-boot (L1 init never reported$tail)"
+    [ -n "$booted" ] && [ -z "$kvm" ] &&
+        result "FAIL: nested/kvm-loaded (L1 stopped before checking /dev/kvm$tail)"
+    [ -n "$booted" ] && [ -z "$synic2" ] &&
+        result "FAIL: nested/cap-hyperv-synic2 (no answer from kvmcaps: no /dev/kvm or L1 stopped$tail)"
+    [ -n "$booted" ] && [ -z "$ended" ] &&
+        result "FAIL: nested/payload-complete (L1 stopped before the payload ended$tail)"
+    [ -z "$ended" ] || [ "$payres" -gt 0 ] ||
+        result "FAIL: nested/payload-results ($entry printed no PASS/FAIL line)"
+    echo "nested: time l1-boot=${t_boot:-?}s (L1 uptime ${up:-?}s) payload=${t_pay:-?}s total=$(secs)s"
+    echo "$pass $fail $pending" >"$work/counts"
+}
+status=("${PIPESTATUS[@]}")
+set -e
+read -r pass fail pending <"$work/counts" || die "the console parser died before counting"
+# L1 powers itself off: any other end of L0's QEMU is a failure.
+if [ "${status[0]}" -ne 0 ]; then
+    if [ "${status[0]}" -eq 124 ] || [ "${status[0]}" -eq 137 ]; then
+        echo "FAIL: nested/l1-poweroff (L1 still running after ${limit}s; killed)"
+    else
+        echo "FAIL: nested/l1-poweroff (L0 QEMU exited ${status[0]}: $(tail -n 1 "$qerr"))"
+    fi
+    fail=$((fail + 1))
+fi
+echo "nested: $pass PASS, $fail FAIL, $pending PENDING"
+[ "$fail" -eq 0 ]
