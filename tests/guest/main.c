@@ -13,6 +13,7 @@
 #include "lib/serial.h"
 #include "lib/smp.h"
 #include "lib/string.h"
+#include "lib/symbols.h"
 #include "lib/timing.h"
 #include "suites/suite.h"
 
@@ -21,9 +22,6 @@
 #define PIC1_DATA   0x21
 #define PIC2_CMD    0xa0
 #define PIC2_DATA   0xa1
-
-extern const struct suite __suites_start[], __suites_end[];
-extern const char __image_end[];
 
 /*
  * The firmware leaves the 8259s delivering IRQ 0-7 at vectors 8-15,

@@ -13,9 +13,10 @@
 
 static bool x2apic;
 
+/* xAPIC registers are MMIO: volatile, so every access reaches the APIC */
 static inline volatile uint32_t *mmio(unsigned int reg)
 {
-    return (volatile uint32_t *)(APIC_MMIO_BASE + reg);
+    return (volatile uint32_t *)(APIC_MMIO_BASE + reg); /* MMIO */
 }
 
 uint32_t apic_read(unsigned int reg)

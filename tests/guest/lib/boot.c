@@ -35,6 +35,7 @@ struct boot_info boot_info;
 
 static uint32_t mbi_u32(uint32_t mbi, unsigned int off)
 {
+    /* volatile: QEMU's loader wrote this memory, no C object lives there */
     return *(volatile uint32_t *)(uintptr_t)(mbi + off);
 }
 

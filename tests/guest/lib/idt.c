@@ -9,6 +9,7 @@
 #include "fault.h"
 #include "printf.h"
 #include "report.h"
+#include "symbols.h"
 #include "x86.h"
 
 #define KERNEL_CS       0x18    /* the 64-bit code segment, see boot.S */
@@ -29,14 +30,6 @@ struct desc_ptr {
     uint16_t limit;
     uint64_t base;
 } __attribute__((packed));
-
-struct fixup_entry {
-    uint64_t insn;
-    uint64_t landing;
-};
-
-extern const char isr_stubs[];
-extern const struct fixup_entry __fixup_start[], __fixup_end[];
 
 static struct idt_entry idt[256] __attribute__((aligned(16)));
 static irq_handler handlers[256];
@@ -125,7 +118,8 @@ void do_interrupt(struct ex_regs *regs)
     const struct fixup_entry *f;
     irq_handler fn;
 
-    if (regs->vector < 32 && (f = find_fixup(regs->rip)) != NULL) {
+    f = regs->vector < 32 ? find_fixup(regs->rip) : NULL;
+    if (f) {
         struct percpu *me = this_cpu();
 
         me->fault_error = regs->error_code;

@@ -19,27 +19,29 @@ struct percpu {
     unsigned int slot;          /* boot order; picks the stack */
     unsigned int index;         /* CPU index: rank by APIC ID */
     unsigned int apic_id;
-    volatile bool online;
+    volatile bool online;       /* volatile: set by the AP, polled by the BSP */
 
     /*
      * Exception capture for the *_safe helpers (fault.h).  Written by
      * the exception handler on this vCPU, read by the code it
-     * interrupted on this vCPU: no other vCPU touches them.
+     * interrupted on this vCPU: no other vCPU touches them.  volatile
+     * because the compiler cannot see the handler write them.
      */
     volatile int fault_vector;  /* vector + 1, 0 when none was caught */
-    volatile uint64_t fault_error;
+    volatile uint64_t fault_error;  /* error code of that exception */
     volatile bool in_fatal;     /* an unexpected exception is being reported */
 
     /*
      * on_cpu() mailbox.  A caller claims it by moving call_busy from 0 to
      * 1, fills call_arg and then call_fn; the owning vCPU runs the call,
-     * clears call_fn, bumps call_done and releases call_busy.
+     * clears call_fn, bumps call_done and releases call_busy.  Every
+     * field is shared between vCPUs, hence volatile.
      */
-    volatile int call_busy;
-    cpu_fn volatile call_fn;
-    void *volatile call_arg;
-    volatile uint64_t call_posted;
-    volatile uint64_t call_done;
+    volatile int call_busy;         /* 1 while a caller owns the mailbox */
+    cpu_fn volatile call_fn;        /* the posted call, NULL when none */
+    void *volatile call_arg;        /* its argument */
+    volatile uint64_t call_posted;  /* calls posted so far */
+    volatile uint64_t call_done;    /* calls finished so far */
 
     /* console lock nesting on this vCPU (see serial.c) */
     int console_depth;

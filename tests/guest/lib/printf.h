@@ -17,8 +17,10 @@
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int snprintf(char *buf, size_t size, const char *fmt, ...) PRINTF_FMT(3, 4);
 
-/* Formatted output to the console (COM1); one call is never interleaved
- * with output from another vCPU. */
+/*
+ * Formatted output to the console (COM1); one call is never interleaved
+ * with output from another vCPU.
+ */
 int vprintf(const char *fmt, va_list ap);
 int printf(const char *fmt, ...) PRINTF_FMT(1, 2);
 

@@ -7,6 +7,7 @@
 #include "report.h"
 #include "smp.h"
 #include "string.h"
+#include "symbols.h"
 #include "timing.h"
 #include "x86.h"
 
@@ -14,12 +15,10 @@
 #define INIT_DELAY_US   10000
 #define SIPI_DELAY_US   200
 
-extern const char trampoline_start[], trampoline_end[];
-
 struct percpu percpu_slots[MAX_CPUS];
 static struct percpu *cpus[MAX_CPUS];       /* by CPU index */
 static unsigned int nr_cpus = 1;
-static volatile unsigned int nr_aps_online;
+static volatile unsigned int nr_aps_online;   /* bumped by each AP */
 
 void percpu_install(struct percpu *p, unsigned int slot)
 {

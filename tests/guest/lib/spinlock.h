@@ -9,7 +9,7 @@
 #include "x86.h"
 
 struct spinlock {
-    volatile int locked;
+    volatile int locked;        /* shared between vCPUs */
 };
 
 static inline void spin_lock(struct spinlock *l)

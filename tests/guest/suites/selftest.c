@@ -15,6 +15,7 @@
 #include "lib/serial.h"
 #include "lib/smp.h"
 #include "lib/string.h"
+#include "lib/symbols.h"
 #include "lib/timing.h"
 #include "suites/suite.h"
 
@@ -102,8 +103,9 @@ static int ud2_caught(void)
     return fault_take();
 }
 
+/* volatile: written by the #UD handler */
 static volatile unsigned int ud_hits;
-static volatile uint64_t ud_rip;
+static volatile uint64_t ud_rip;     /* rip the #UD handler saw */
 
 /* A registered handler takes precedence over the fatal report. */
 static void ud_handler(struct ex_regs *regs)
@@ -128,8 +130,9 @@ static void check_exceptions(void)
            "exceptions: #UD handler ran once with the faulting rip");
 }
 
+/* volatile: written by the interrupt handlers below */
 static volatile unsigned int self_hits, tpr_hits;
-static volatile bool self_in_isr;
+static volatile bool self_in_isr;     /* ISR bit seen by self_handler */
 
 static void self_handler(struct ex_regs *regs)
 {
@@ -261,7 +264,7 @@ static bool apic_ids_distinct(void)
     return true;
 }
 
-static volatile unsigned int async_count;
+static volatile unsigned int async_count;    /* bumped by the other vCPUs */
 
 static void bump_async(void *arg)
 {
@@ -333,7 +336,6 @@ static void check_cpus(void)
 
 static bool page_ok(const void *p)
 {
-    extern const char __image_end[];
     uint64_t pa = virt_to_phys(p);
     const uint64_t *w = p;
     unsigned int i;

@@ -20,4 +20,7 @@ struct suite {
         .name = (name_), .run = (fn_),                                  \
     }
 
+/* Bounds of the .suites section (guest.ld) that DEFINE_SUITE() fills */
+extern const struct suite __suites_start[], __suites_end[];
+
 #endif /* GUEST_SUITE_H */
