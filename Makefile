@@ -34,7 +34,7 @@ export CCACHE_DIR ?= $(B)/ccache
 
 CONFIGURE_FLAGS := --target-list=x86_64-softmmu --enable-kvm --enable-tcg \
 	--enable-fdt=system --disable-docs --disable-install-blobs \
-	--python=/usr/bin/python3
+	--python=/usr/bin/python3 --enable-werror
 
 # Files of ours that are copied over the QEMU tree, and our patches.
 OVERLAY := $(shell find hw include target tests/qtest -type f 2>/dev/null)

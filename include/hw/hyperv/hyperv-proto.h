@@ -1,0 +1,197 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Hyper-V wire formats shared by the SynIC, VMBus and the synthetic
+ * debugger: hypercall codes and statuses, message and event-flag pages,
+ * hypercall inputs.  Facts from the Hyper-V Top-Level Functional
+ * Specification (TLFS); no logic lives here.
+ */
+
+#ifndef HW_HYPERV_HYPERV_PROTO_H
+#define HW_HYPERV_HYPERV_PROTO_H
+
+#include "qemu/bitmap.h"
+
+/* Hypercall result codes (TLFS "Hypercall Status Codes"). */
+enum {
+    HV_STATUS_SUCCESS = 0x0000,
+    HV_STATUS_INVALID_HYPERCALL_CODE = 0x0002,
+    HV_STATUS_INVALID_HYPERCALL_INPUT = 0x0003,
+    HV_STATUS_INVALID_ALIGNMENT = 0x0004,
+    HV_STATUS_INVALID_PARAMETER = 0x0005,
+    HV_STATUS_INSUFFICIENT_MEMORY = 0x000b,
+    HV_STATUS_INVALID_PORT_ID = 0x0011,
+    HV_STATUS_INVALID_CONNECTION_ID = 0x0012,
+    HV_STATUS_INSUFFICIENT_BUFFERS = 0x0013,
+    HV_STATUS_NOT_ACKNOWLEDGED = 0x0014,
+    HV_STATUS_NO_DATA = 0x001b,
+};
+
+/* Hypercall call codes handled by QEMU rather than by KVM. */
+enum {
+    HV_POST_MESSAGE = 0x005c,
+    HV_SIGNAL_EVENT = 0x005d,
+    HV_POST_DEBUG_DATA = 0x0069,
+    HV_RETRIEVE_DEBUG_DATA = 0x006a,
+    HV_RESET_DEBUG_SESSION = 0x006b,
+};
+
+/* Bit 16 of the hypercall input value: parameters passed in registers. */
+#define HV_HYPERCALL_FAST (1u << 16)
+
+/*
+ * SynIC geometry: 16 synthetic interrupt sources per virtual processor,
+ * each with one 256-byte message slot in the message page (SIMP) and one
+ * 2048-bit area in the event-flag page (SIEFP).
+ */
+#define HV_PAGE_SIZE 4096
+#define HV_SINT_COUNT 16
+#define HV_MESSAGE_PAYLOAD_SIZE 240
+#define HV_EVENT_FLAGS_COUNT 2048
+
+/*
+ * Message types.  Bit 31 set marks types that only the hypervisor may
+ * send; guests posting those with HvPostMessage get an error.
+ */
+enum {
+    HV_MESSAGE_NONE = 0x00000000,
+    HV_MESSAGE_VMBUS = 0x00000001,
+    HV_MESSAGE_UNMAPPED_GPA = 0x80000000,
+    HV_MESSAGE_GPA_INTERCEPT = 0x80000001,
+    HV_MESSAGE_TIMER_EXPIRED = 0x80000010,
+    HV_MESSAGE_INVALID_VP_REGISTER_VALUE = 0x80000020,
+    HV_MESSAGE_UNRECOVERABLE_EXCEPTION = 0x80000021,
+    HV_MESSAGE_UNSUPPORTED_FEATURE = 0x80000022,
+    HV_MESSAGE_EVENTLOG_BUFFERCOMPLETE = 0x80000040,
+    HV_MESSAGE_X64_IOPORT_INTERCEPT = 0x80010000,
+    HV_MESSAGE_X64_MSR_INTERCEPT = 0x80010001,
+    HV_MESSAGE_X64_CPUID_INTERCEPT = 0x80010002,
+    HV_MESSAGE_X64_EXCEPTION_INTERCEPT = 0x80010003,
+    HV_MESSAGE_X64_APIC_EOI = 0x80010004,
+    HV_MESSAGE_X64_LEGACY_FP_ERROR = 0x80010005,
+};
+#define HV_MESSAGE_TYPE_HYPERVISOR_ONLY 0x80000000u
+
+/* message_flags: another message waits for this slot; write EOM when done. */
+#define HV_MESSAGE_FLAG_PENDING 0x1
+
+/* Connection IDs are 24 bits wide; the top byte is reserved. */
+#define HV_CONNECTION_ID_MASK 0x00ffffff
+
+/* Synthetic debugger MSRs and options (used by hv-syndbg). */
+#define HV_X64_MSR_SYNDBG_CONTROL 0x400000f1
+#define HV_X64_MSR_SYNDBG_STATUS 0x400000f2
+#define HV_X64_MSR_SYNDBG_SEND_BUFFER 0x400000f3
+#define HV_X64_MSR_SYNDBG_RECV_BUFFER 0x400000f4
+#define HV_X64_MSR_SYNDBG_PENDING_BUFFER 0x400000f5
+#define HV_X64_MSR_SYNDBG_OPTIONS 0x400000ff
+#define HV_X64_SYNDBG_OPTION_USE_HCALLS BIT(2)
+
+/*
+ * The message structures are laid out naturally, with no padding (the
+ * size and offset checks below pin that): they are not packed because the
+ * SynIC updates message_type and message_flags of a slot atomically, which
+ * needs the members' natural alignment.
+ */
+
+/* Input of HvPostMessage (TLFS: HV_INPUT_POST_MESSAGE), 256 bytes. */
+struct hyperv_post_message_input {
+    uint32_t connection_id;
+    uint32_t _reserved;         /* must be zero */
+    uint32_t message_type;
+    uint32_t payload_size;      /* bytes, at most HV_MESSAGE_PAYLOAD_SIZE */
+    uint8_t payload[HV_MESSAGE_PAYLOAD_SIZE];
+};
+QEMU_BUILD_BUG_ON(sizeof(struct hyperv_post_message_input) != 256);
+QEMU_BUILD_BUG_ON(offsetof(struct hyperv_post_message_input, payload) != 16);
+
+/* Input of HvSignalEvent (TLFS: HV_INPUT_SIGNAL_EVENT), one quadword. */
+struct hyperv_signal_event_input {
+    uint32_t connection_id;
+    uint16_t flag_number;
+    uint16_t _reserved_zero;
+};
+QEMU_BUILD_BUG_ON(sizeof(struct hyperv_signal_event_input) != 8);
+
+/* A message slot of the SIMP page (TLFS: HV_MESSAGE). */
+struct hyperv_message_header {
+    uint32_t message_type;      /* HV_MESSAGE_NONE: the slot is free */
+    uint8_t payload_size;
+    uint8_t message_flags;      /* HV_MESSAGE_FLAG_* */
+    uint8_t _reserved[2];
+    uint64_t sender;            /* port or partition ID; zero from QEMU */
+};
+QEMU_BUILD_BUG_ON(sizeof(struct hyperv_message_header) != 16);
+QEMU_BUILD_BUG_ON(offsetof(struct hyperv_message_header, sender) != 8);
+
+struct hyperv_message {
+    struct hyperv_message_header header;
+    uint8_t payload[HV_MESSAGE_PAYLOAD_SIZE];
+};
+QEMU_BUILD_BUG_ON(sizeof(struct hyperv_message) != 256);
+
+struct hyperv_message_page {
+    struct hyperv_message slot[HV_SINT_COUNT];
+};
+QEMU_BUILD_BUG_ON(sizeof(struct hyperv_message_page) != 4096);
+
+/* One SINT's 2048 event flags in the SIEFP page, as little-endian bits. */
+struct hyperv_event_flags {
+    DECLARE_BITMAP(flags, HV_EVENT_FLAGS_COUNT);
+};
+QEMU_BUILD_BUG_ON(sizeof(struct hyperv_event_flags) != 256);
+
+struct hyperv_event_flags_page {
+    struct hyperv_event_flags slot[HV_SINT_COUNT];
+};
+QEMU_BUILD_BUG_ON(sizeof(struct hyperv_event_flags_page) != 4096);
+
+/*
+ * Synthetic debugger hypercalls (HvPostDebugData, HvRetrieveDebugData,
+ * HvResetDebugSession): inputs and outputs, and their option bits.
+ */
+enum {
+    HV_DEBUG_PURGE_INCOMING_DATA = 1 << 0,    /* HvResetDebugSession */
+    HV_DEBUG_PURGE_OUTGOING_DATA = 1 << 1,
+    HV_DEBUG_POST_LOOP = 1 << 0,              /* HvPostDebugData */
+    HV_DEBUG_RETRIEVE_LOOP = 1 << 0,          /* HvRetrieveDebugData */
+    HV_DEBUG_RETRIEVE_TEST_ACTIVITY = 1 << 1,
+};
+
+struct hyperv_reset_debug_session_input {
+    uint32_t options;
+} QEMU_PACKED;
+
+struct hyperv_reset_debug_session_output {
+    uint32_t host_ip;
+    uint32_t target_ip;
+    uint16_t host_port;
+    uint16_t target_port;
+    uint8_t host_mac[6];
+    uint8_t target_mac[6];
+} QEMU_PACKED;
+QEMU_BUILD_BUG_ON(sizeof(struct hyperv_reset_debug_session_output) != 24);
+
+/* The data to send follows this header in the same page. */
+struct hyperv_post_debug_data_input {
+    uint32_t count;
+    uint32_t options;
+} QEMU_PACKED;
+
+struct hyperv_post_debug_data_output {
+    uint32_t pending_count;
+} QEMU_PACKED;
+
+struct hyperv_retrieve_debug_data_input {
+    uint32_t count;
+    uint32_t options;
+    uint64_t timeout;
+} QEMU_PACKED;
+
+/* The received data follows this header in the same page. */
+struct hyperv_retrieve_debug_data_output {
+    uint32_t retrieved_count;
+    uint32_t remaining_count;
+} QEMU_PACKED;
+
+#endif

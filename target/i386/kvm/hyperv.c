@@ -1,0 +1,266 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Hyper-V SynIC on KVM with in-kernel Hyper-V (KVM_CAP_HYPERV_SYNIC2).
+ *
+ * KVM emulates the SynIC MSRs and delivers SINTs; QEMU owns the message
+ * and event-flag pages and the connections.  KVM tells us about the
+ * guest's SCONTROL/SIMP/SIEFP writes and the hypercalls it leaves to
+ * userspace through KVM_EXIT_HYPERV; we raise SINTs through GSIs of type
+ * KVM_IRQ_ROUTING_HV_SINT and learn about EOM/EOI from irqfd resamplers.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/error-report.h"
+#include "qemu/log.h"
+#include "qemu/main-loop.h"
+#include "qapi/error.h"
+#include "hyperv.h"
+#include "hw/hyperv/hyperv.h"
+#include "hyperv-proto.h"
+#include "trace.h"
+
+/* --- SINT routes: GSIs of type HV_SINT with an irqfd and a resampler --- */
+
+static int kvm_hv_sint_connect(uint32_t vp_index, uint32_t sint,
+                               EventNotifier *set, EventNotifier *ack)
+{
+    struct kvm_irq_routing_entry e = {
+        .type = KVM_IRQ_ROUTING_HV_SINT,
+        .u.hv_sint = { .vcpu = vp_index, .sint = sint },
+    };
+    int gsi, ret;
+
+    if (!kvm_gsi_routing_enabled()) {
+        return -ENOSYS;
+    }
+    gsi = kvm_irqchip_get_virq(kvm_state);
+    if (gsi < 0) {
+        return gsi;
+    }
+    e.gsi = gsi;
+    kvm_add_routing_entry(kvm_state, &e);
+    kvm_irqchip_commit_routes(kvm_state);
+    ret = kvm_irqchip_add_irqfd_notifier_gsi(kvm_state, set, ack, gsi);
+    if (ret < 0) {
+        kvm_irqchip_release_virq(kvm_state, gsi);
+        kvm_irqchip_commit_routes(kvm_state);
+        return ret;
+    }
+    trace_kvm_hv_sint_route(vp_index, sint, gsi);
+    return gsi;
+}
+
+static void kvm_hv_sint_disconnect(int gsi, EventNotifier *set)
+{
+    kvm_irqchip_remove_irqfd_notifier_gsi(kvm_state, set, gsi);
+    kvm_irqchip_release_virq(kvm_state, gsi);
+    /* Drop the entry from KVM's table now, not at the next commit. */
+    kvm_irqchip_commit_routes(kvm_state);
+    trace_kvm_hv_sint_route_release(gsi);
+}
+
+/* Fast HvSignalEvent answered in the kernel (KVM_CAP_HYPERV_EVENTFD). */
+static int kvm_hv_set_event_conn(uint32_t conn_id, EventNotifier *notifier)
+{
+    struct kvm_hyperv_eventfd ev = { .conn_id = conn_id };
+
+    if (!kvm_check_extension(kvm_state, KVM_CAP_HYPERV_EVENTFD)) {
+        return -ENOSYS;
+    }
+    if (notifier) {
+        ev.fd = event_notifier_get_fd(notifier);
+    } else {
+        ev.fd = -1;
+        ev.flags = KVM_HYPERV_EVENTFD_DEASSIGN;
+    }
+    return kvm_vm_ioctl(kvm_state, KVM_HYPERV_EVENTFD, &ev);
+}
+
+static const HvSintRouteOps kvm_hv_sint_ops = {
+    .connect = kvm_hv_sint_connect,
+    .disconnect = kvm_hv_sint_disconnect,
+    .set_event_conn = kvm_hv_set_event_conn,
+};
+
+/* --- the vCPU's SynIC -------------------------------------------------- */
+
+int hyperv_x86_synic_add(X86CPU *cpu)
+{
+    Error *err = NULL;
+
+    hyperv_set_sint_route_ops(&kvm_hv_sint_ops);
+    if (!hyperv_synic_add(CPU(cpu), &err)) {
+        error_report_err(err);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Devices using the SynIC are reset first and have released their routes. */
+void hyperv_x86_synic_reset(X86CPU *cpu)
+{
+    hyperv_synic_reset(CPU(cpu));
+}
+
+/*
+ * The GPA of an enabled SIMP/SIEFP page, or 0.  With SYNIC2, KVM accepts
+ * any value; a page beyond the guest's physical address width cannot be
+ * mapped (KVM would refuse the memory slot), so it stays unmapped.
+ */
+static hwaddr synic_page_gpa(X86CPU *cpu, uint64_t msr, const char *name)
+{
+    hwaddr gpa = msr & ~(hwaddr)(HV_PAGE_SIZE - 1);
+
+    if (!(msr & 1)) {
+        return 0;
+    }
+    if (cpu->phys_bits < 64 && gpa >> cpu->phys_bits) {
+        trace_kvm_hv_synic_page_bad(hyperv_vp_index(CPU(cpu)), name, gpa);
+        qemu_log_mask(LOG_GUEST_ERROR, "hyperv: VP %u: %s page 0x%" PRIx64
+                      " beyond the physical address width; not mapped\n",
+                      hyperv_vp_index(CPU(cpu)), name, gpa);
+        return 0;
+    }
+    return gpa;
+}
+
+void hyperv_x86_synic_update(X86CPU *cpu)
+{
+    CPUX86State *env = &cpu->env;
+
+    hyperv_synic_update(CPU(cpu), env->msr_hv_synic_control & HV_SYNIC_ENABLE,
+                        synic_page_gpa(cpu, env->msr_hv_synic_msg_page, "SIMP"),
+                        synic_page_gpa(cpu, env->msr_hv_synic_evt_page,
+                                       "SIEFP"));
+}
+
+void hyperv_x86_set_vmbus_recommended_features_enabled(void)
+{
+    hyperv_set_vmbus_recommended_features_enabled();
+}
+
+/* --- KVM_EXIT_HYPERV ------------------------------------------------ */
+
+/*
+ * Mapping or moving an overlay page splits a RAM memory slot, and KVM
+ * updates slots by deleting and re-adding them: a vCPU touching that RAM
+ * in between would take a bogus MMIO exit.  So the map changes while every
+ * vCPU is out of the guest (safe work), and before this one runs again.
+ */
+static void kvm_hv_synic_update_safe(CPUState *cs, run_on_cpu_data data)
+{
+    bql_lock();
+    hyperv_x86_synic_update(X86_CPU(cs));
+    bql_unlock();
+}
+
+/* The guest wrote SCONTROL, SIMP or SIEFP. */
+static int kvm_hv_synic_exit(X86CPU *cpu, struct kvm_hyperv_exit *exit)
+{
+    CPUX86State *env = &cpu->env;
+    typeof(exit->u.synic) *sy = &exit->u.synic;
+
+    if (!hyperv_feat_enabled(cpu, HYPERV_FEAT_SYNIC)) {
+        return -1;
+    }
+    /* KVM passes all three values; the MSR says which one changed. */
+    if (sy->msr == HV_X64_MSR_SCONTROL) {
+        env->msr_hv_synic_control = sy->control;
+    } else if (sy->msr == HV_X64_MSR_SIMP) {
+        env->msr_hv_synic_msg_page = sy->msg_page;
+    } else if (sy->msr == HV_X64_MSR_SIEFP) {
+        env->msr_hv_synic_evt_page = sy->evt_page;
+    } else {
+        return -1;
+    }
+    async_safe_run_on_cpu(CPU(cpu), kvm_hv_synic_update_safe, RUN_ON_CPU_NULL);
+    /* Leave KVM_RUN so that the work runs before the next guest entry. */
+    cpu_exit(CPU(cpu));
+    return EXCP_INTERRUPT;
+}
+
+static uint16_t kvm_hv_hcall(struct kvm_hyperv_exit *exit)
+{
+    uint16_t code = exit->u.hcall.input & 0xffff;
+    bool fast = exit->u.hcall.input & HV_HYPERCALL_FAST;
+    uint64_t in = exit->u.hcall.params[0];
+    uint64_t out = exit->u.hcall.params[1];
+
+    trace_kvm_hv_hcall(code, fast, in);
+    switch (code) {
+    case HV_POST_MESSAGE:
+        return hyperv_hcall_post_message(in, fast);
+    case HV_SIGNAL_EVENT:
+        return hyperv_hcall_signal_event(in, fast);
+    case HV_POST_DEBUG_DATA:
+        return hyperv_hcall_post_dbg_data(in, out, fast);
+    case HV_RETRIEVE_DEBUG_DATA:
+        return hyperv_hcall_retreive_dbg_data(in, out, fast);
+    case HV_RESET_DEBUG_SESSION:
+        return hyperv_hcall_reset_dbg_session(out);
+    default:
+        return HV_STATUS_INVALID_HYPERCALL_CODE;
+    }
+}
+
+/* A write to SYNDBG_CONTROL with SEND or RECV starts a transfer. */
+static uint32_t kvm_hv_syndbg_transfer(CPUX86State *env, uint64_t control)
+{
+    if (control & HV_SYNDBG_CONTROL_SEND) {
+        return hyperv_syndbg_send(env->msr_hv_syndbg_send_page,
+                                  HV_SYNDBG_CONTROL_SEND_SIZE(control));
+    }
+    if (control & HV_SYNDBG_CONTROL_RECV) {
+        return hyperv_syndbg_recv(env->msr_hv_syndbg_recv_page, HV_PAGE_SIZE);
+    }
+    return HV_STATUS_SUCCESS;
+}
+
+/* The synthetic debugger's MSRs (hv-syndbg); env keeps them for migration. */
+static int kvm_hv_syndbg_exit(X86CPU *cpu, struct kvm_hyperv_exit *exit)
+{
+    CPUX86State *env = &cpu->env;
+    typeof(exit->u.syndbg) *dbg = &exit->u.syndbg;
+
+    if (!hyperv_feat_enabled(cpu, HYPERV_FEAT_SYNDBG)) {
+        return -1;
+    }
+    if (dbg->msr == HV_X64_MSR_SYNDBG_PENDING_BUFFER) {
+        env->msr_hv_syndbg_pending_page = dbg->pending_page;
+        hyperv_syndbg_set_pending_page(dbg->pending_page);
+        return 0;
+    }
+    if (dbg->msr != HV_X64_MSR_SYNDBG_CONTROL) {
+        return -1;
+    }
+    env->msr_hv_syndbg_control = dbg->control;
+    env->msr_hv_syndbg_send_page = dbg->send_page;
+    env->msr_hv_syndbg_recv_page = dbg->recv_page;
+    dbg->status = kvm_hv_syndbg_transfer(env, dbg->control);
+    return 0;
+}
+
+int kvm_hv_handle_exit(X86CPU *cpu, struct kvm_hyperv_exit *exit)
+{
+    switch (exit->type) {
+    case KVM_EXIT_HYPERV_SYNIC:
+        return kvm_hv_synic_exit(cpu, exit);
+    case KVM_EXIT_HYPERV_HCALL:
+        /* Connection handlers and the debugger run with the BQL held. */
+        bql_lock();
+        exit->u.hcall.result = kvm_hv_hcall(exit);
+        bql_unlock();
+        return 0;
+    case KVM_EXIT_HYPERV_SYNDBG: {
+        int ret;
+
+        bql_lock();
+        ret = kvm_hv_syndbg_exit(cpu, exit);
+        bql_unlock();
+        return ret;
+    }
+    default:
+        return -1;
+    }
+}

@@ -1,0 +1,29 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Hyper-V SynIC on KVM: the glue between KVM's in-kernel Hyper-V emulation
+ * and QEMU's SynIC core (hw/hyperv/synic.c).
+ */
+
+#ifndef TARGET_I386_KVM_HYPERV_H
+#define TARGET_I386_KVM_HYPERV_H
+
+#include "cpu.h"
+#include "system/kvm.h"
+#include "hw/hyperv/hyperv.h"
+
+#ifdef CONFIG_KVM
+/* KVM_EXIT_HYPERV: SynIC MSR writes, hypercalls, debugger MSRs. */
+int kvm_hv_handle_exit(X86CPU *cpu, struct kvm_hyperv_exit *exit);
+#endif
+
+/* At vCPU creation, once KVM_CAP_HYPERV_SYNIC2 is on: 0 or -errno. */
+int hyperv_x86_synic_add(X86CPU *cpu);
+/* After the devices' reset, which released their routes. */
+void hyperv_x86_synic_reset(X86CPU *cpu);
+/* Apply env's SynIC MSRs, e.g. after loading them in migration. */
+void hyperv_x86_synic_update(X86CPU *cpu);
+/* kvm.c found hv-stimer, hv-vapic and hv-runtime all on. */
+void hyperv_x86_set_vmbus_recommended_features_enabled(void);
+
+#endif
