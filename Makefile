@@ -88,14 +88,18 @@ endef
 $(eval $(call configure_rule,$(QEMU_BUILD),$(B)/.src-qemu,$(QEMU_SRC)))
 $(eval $(call configure_rule,$(UP_BUILD),$(B)/.src-upstream,$(UP_SRC)))
 
-# QEMU's own Makefile runs ninja and builds the x86 option ROMs.
+# Only what we run: the emulator, our qtests, and (recurse-all, through
+# QEMU's own Makefile) the x86 option ROMs; not QEMU's other tests and tools.
+BUILD_TARGETS = qemu-system-x86_64 recurse-all
+
 qemu: $(QEMU_BUILD)/config-host.mak firmware
 	@$(MAKE) --no-print-directory -C $(QEMU_BUILD) -j$$(nproc) \
-		$(if $(V),V=1,) all
+		$(if $(V),V=1,) $(BUILD_TARGETS) $(addprefix tests/qtest/,$(QTESTS))
 	@scripts/link-firmware.sh $(QEMU_BUILD) $(FIRMWARE)
 
 upstream: $(UP_BUILD)/config-host.mak
-	@$(MAKE) --no-print-directory -C $(UP_BUILD) -j$$(nproc) all
+	@$(MAKE) --no-print-directory -C $(UP_BUILD) -j$$(nproc) \
+		$(if $(V),V=1,) $(BUILD_TARGETS)
 	@scripts/link-firmware.sh $(UP_BUILD) $(UP_BUILD)/firmware
 
 firmware: $(B)/.host-setup

@@ -39,6 +39,22 @@
 #define TYPE_SYNIC "hyperv-synic"
 OBJECT_DECLARE_SIMPLE_TYPE(SynICState, SYNIC)
 
+/*
+ * The accelerator's interrupt source for one SINT of a SynIC, shared by
+ * all routes to that SINT.  KVM notifies a single GSI per (vCPU, SINT)
+ * of the guest's EOM/EOI, so one source per SINT is also the only way
+ * every route staged on it hears the acknowledgement.  Created by the
+ * first route to the SINT, released with the last; BQL.
+ */
+typedef struct HvSintSource {
+    SynICState *synic;
+    uint32_t sint;
+    unsigned users;
+    int handle;
+    EventNotifier set_notifier;     /* signalled to raise the SINT */
+    EventNotifier ack_notifier;     /* the guest's EOM or EOI */
+} HvSintSource;
+
 /* Overlay pages cover guest RAM (priority 0) at their GPA. */
 #define SYNIC_OVERLAY_PRIORITY 1
 
@@ -61,9 +77,9 @@ struct SynICState {
     struct hyperv_event_flags_page *event_page;
 
     /*
-     * Guest state: written on the vCPU thread with the BQL held (from the
-     * accelerator's MSR handling, reset or migration), read by posters on
-     * any thread with qatomic_read().  A page address of 0: not mapped.
+     * Guest state: written with the BQL held (from the accelerator's MSR
+     * handling, reset or migration), read by posters on any thread with
+     * qatomic_read().  A page at HV_SYNIC_PAGE_OFF is not mapped.
      */
     bool enabled;
     hwaddr msg_page_addr;
@@ -79,6 +95,7 @@ struct SynICState {
 
     /* This SynIC's routes; changed and walked with the BQL held. */
     QLIST_HEAD(, HvSintRoute) routes;
+    HvSintSource sources[HV_SINT_COUNT];
 };
 
 /*
@@ -102,14 +119,11 @@ struct HvSintRoute {
     int refcount;               /* atomic */
     QLIST_ENTRY(HvSintRoute) link;
 
-    /* The accelerator raises the SINT when set_notifier is signalled. */
-    EventNotifier set_notifier;
-    int handle;                 /* the accelerator's; < 0: none */
+    HvSintSource *src;
 
     /* Posting routes only (cb != NULL). */
     HvSintMsgCb cb;
     void *cb_data;
-    EventNotifier ack_notifier;
     QEMUBH *done_bh;
     QemuMutex lock;
     HvStagedState state;
@@ -160,10 +174,10 @@ static void synic_map_page(MemoryRegion *mr, hwaddr *cur, hwaddr addr)
     if (*cur == addr) {
         return;
     }
-    if (*cur) {
+    if (*cur != HV_SYNIC_PAGE_OFF) {
         memory_region_del_subregion(get_system_memory(), mr);
     }
-    if (addr) {
+    if (addr != HV_SYNIC_PAGE_OFF) {
         memory_region_add_subregion_overlap(get_system_memory(), addr, mr,
                                             SYNIC_OVERLAY_PRIORITY);
     }
@@ -172,7 +186,8 @@ static void synic_map_page(MemoryRegion *mr, hwaddr *cur, hwaddr addr)
 
 static bool synic_can_post(SynICState *s)
 {
-    return qatomic_read(&s->enabled) && qatomic_read(&s->msg_page_addr);
+    return qatomic_read(&s->enabled) &&
+           qatomic_read(&s->msg_page_addr) != HV_SYNIC_PAGE_OFF;
 }
 
 static void route_finish_locked(HvSintRoute *r, int status);
@@ -235,7 +250,7 @@ static void synic_reset_hold(Object *obj, ResetType type)
      * Devices release their routes in their own reset, which comes first;
      * what is staged on routes that outlive it can no longer be delivered.
      */
-    hyperv_synic_update(s->cs, false, 0, 0);
+    hyperv_synic_update(s->cs, false, HV_SYNIC_PAGE_OFF, HV_SYNIC_PAGE_OFF);
     memset(s->msg_page, 0, sizeof(*s->msg_page));
     memset(s->event_page, 0, sizeof(*s->event_page));
     trace_hyperv_synic_reset(s->vp_index);
@@ -337,15 +352,25 @@ int hyperv_post_msg(HvSintRoute *r, struct hyperv_message *msg)
     return 0;
 }
 
-/* The guest wrote EOM, or EOIed the SINT's vector.  Main loop. */
-static void route_ack(EventNotifier *n)
+/*
+ * The guest wrote EOM, or EOIed the SINT's vector: every route with a
+ * message staged for this SINT tries again.  Main loop, BQL.
+ */
+static void sint_source_ack(EventNotifier *n)
 {
-    HvSintRoute *r = container_of(n, HvSintRoute, ack_notifier);
+    HvSintSource *src = container_of(n, HvSintSource, ack_notifier);
+    HvSintRoute *r;
 
     event_notifier_test_and_clear(n);
-    QEMU_LOCK_GUARD(&r->lock);
-    if (r->state == HV_STAGED_STAGED) {
-        route_try_deliver_locked(r);
+    QLIST_FOREACH(r, &src->synic->routes, link) {
+        if (r->src != src || !r->cb) {
+            continue;
+        }
+        WITH_QEMU_LOCK_GUARD(&r->lock) {
+            if (r->state == HV_STAGED_STAGED) {
+                route_try_deliver_locked(r);
+            }
+        }
     }
 }
 
@@ -378,7 +403,8 @@ int hyperv_set_event_flag(HvSintRoute *r, unsigned eventno)
         trace_hyperv_event_flag_bad(s->vp_index, r->sint, eventno);
         return -EINVAL;
     }
-    if (!qatomic_read(&s->enabled) || !qatomic_read(&s->event_page_addr)) {
+    if (!qatomic_read(&s->enabled) ||
+        qatomic_read(&s->event_page_addr) == HV_SYNIC_PAGE_OFF) {
         return -ENXIO;
     }
     word = &s->event_page->slot[r->sint].flags[BIT_WORD(eventno)];
@@ -394,32 +420,48 @@ int hyperv_set_event_flag(HvSintRoute *r, unsigned eventno)
 
 /* --- routes ------------------------------------------------------------ */
 
-static void route_free(HvSintRoute *r)
+static HvSintSource *sint_source_get(SynICState *s, uint32_t sint)
 {
-    if (r->handle >= 0) {
-        sint_ops->disconnect(r->handle, &r->set_notifier);
+    HvSintSource *src = &s->sources[sint];
+
+    if (src->users) {
+        src->users++;
+        return src;
     }
-    event_notifier_cleanup(&r->set_notifier);
-    if (r->cb) {
-        event_notifier_set_handler(&r->ack_notifier, NULL);
-        event_notifier_cleanup(&r->ack_notifier);
-        qemu_bh_delete(r->done_bh);
-        qemu_mutex_destroy(&r->lock);
+    if (event_notifier_init(&src->set_notifier, false) < 0) {
+        return NULL;
     }
-    g_free(r);
+    if (event_notifier_init(&src->ack_notifier, false) < 0) {
+        event_notifier_cleanup(&src->set_notifier);
+        return NULL;
+    }
+    event_notifier_set_handler(&src->ack_notifier, sint_source_ack);
+    src->handle = sint_ops->connect(s->vp_index, sint, &src->set_notifier,
+                                    &src->ack_notifier);
+    if (src->handle < 0) {
+        event_notifier_set_handler(&src->ack_notifier, NULL);
+        event_notifier_cleanup(&src->ack_notifier);
+        event_notifier_cleanup(&src->set_notifier);
+        return NULL;
+    }
+    src->synic = s;
+    src->sint = sint;
+    src->users = 1;
+    trace_hyperv_sint_source(s->vp_index, sint, src->handle, true);
+    return src;
 }
 
-static bool route_init_ack(HvSintRoute *r, HvSintMsgCb cb, void *cb_data)
+static void sint_source_put(HvSintSource *src)
 {
-    if (event_notifier_init(&r->ack_notifier, false) < 0) {
-        return false;
+    if (--src->users) {
+        return;
     }
-    r->cb = cb;
-    r->cb_data = cb_data;
-    qemu_mutex_init(&r->lock);
-    r->done_bh = qemu_bh_new(route_done_bh, r);
-    event_notifier_set_handler(&r->ack_notifier, route_ack);
-    return true;
+    trace_hyperv_sint_source(src->synic->vp_index, src->sint, src->handle,
+                             false);
+    sint_ops->disconnect(src->handle, &src->set_notifier);
+    event_notifier_set_handler(&src->ack_notifier, NULL);
+    event_notifier_cleanup(&src->ack_notifier);
+    event_notifier_cleanup(&src->set_notifier);
 }
 
 HvSintRoute *hyperv_sint_route_new(uint32_t vp_index, uint32_t sint,
@@ -427,9 +469,15 @@ HvSintRoute *hyperv_sint_route_new(uint32_t vp_index, uint32_t sint,
 {
     CPUState *cs = hyperv_find_vcpu(vp_index);
     SynICState *s = cs ? get_synic(cs) : NULL;
+    HvSintSource *src;
     HvSintRoute *r;
 
     if (!s || sint >= HV_SINT_COUNT || !sint_ops) {
+        trace_hyperv_sint_route_refused(vp_index, sint);
+        return NULL;
+    }
+    src = sint_source_get(s, sint);
+    if (!src) {
         trace_hyperv_sint_route_refused(vp_index, sint);
         return NULL;
     }
@@ -437,24 +485,15 @@ HvSintRoute *hyperv_sint_route_new(uint32_t vp_index, uint32_t sint,
     r->synic = s;
     r->sint = sint;
     r->refcount = 1;
-    r->handle = -1;
-    if (event_notifier_init(&r->set_notifier, false) < 0) {
-        g_free(r);
-        return NULL;
-    }
-    if (cb && !route_init_ack(r, cb, cb_data)) {
-        route_free(r);
-        return NULL;
-    }
-    r->handle = sint_ops->connect(vp_index, sint, &r->set_notifier,
-                                  cb ? &r->ack_notifier : NULL);
-    if (r->handle < 0) {
-        trace_hyperv_sint_route_refused(vp_index, sint);
-        route_free(r);
-        return NULL;
+    r->src = src;
+    if (cb) {
+        r->cb = cb;
+        r->cb_data = cb_data;
+        qemu_mutex_init(&r->lock);
+        r->done_bh = qemu_bh_new(route_done_bh, r);
     }
     QLIST_INSERT_HEAD(&s->routes, r, link);
-    trace_hyperv_sint_route_new(vp_index, sint, r->handle);
+    trace_hyperv_sint_route_new(vp_index, sint, src->handle);
     return r;
 }
 
@@ -468,19 +507,25 @@ void hyperv_sint_route_unref(HvSintRoute *r)
     if (!r || qatomic_fetch_dec(&r->refcount) != 1) {
         return;
     }
-    trace_hyperv_sint_route_free(r->synic->vp_index, r->sint, r->handle);
+    trace_hyperv_sint_route_free(r->synic->vp_index, r->sint,
+                                 r->src->handle);
     QLIST_REMOVE(r, link);
-    if (r->cb && r->state == HV_STAGED_STAGED) {
-        WITH_QEMU_LOCK_GUARD(&r->synic->slot_lock) {
-            r->synic->waiters[r->sint]--;
+    if (r->cb) {
+        if (r->state == HV_STAGED_STAGED) {
+            WITH_QEMU_LOCK_GUARD(&r->synic->slot_lock) {
+                r->synic->waiters[r->sint]--;
+            }
         }
+        qemu_bh_delete(r->done_bh);
+        qemu_mutex_destroy(&r->lock);
     }
-    route_free(r);
+    sint_source_put(r->src);
+    g_free(r);
 }
 
 int hyperv_sint_route_set_sint(HvSintRoute *r)
 {
-    return event_notifier_set(&r->set_notifier);
+    return event_notifier_set(&r->src->set_notifier);
 }
 
 /* --- connections ------------------------------------------------------- */
@@ -641,14 +686,17 @@ uint16_t hyperv_hcall_signal_event(uint64_t param, bool fast)
         goto out;
     }
     /*
-     * Our connections are single event notifiers: a flag number other than
-     * 0 names a port that does not exist, as in KVM's in-kernel handling.
+     * Reserved bits first, as KVM checks them before it ever passes the
+     * call on.  A flag number past the 2048 of a SINT is invalid; our
+     * connections are single event notifiers, so any other non-zero one
+     * names a port that does not exist (KVM answers the same).
      */
-    if (in.flag_number) {
-        ret = HV_STATUS_INVALID_PORT_ID;
-    } else if (in._reserved_zero ||
-               in.connection_id & ~HV_CONNECTION_ID_MASK) {
+    if (in._reserved_zero || in.connection_id & ~HV_CONNECTION_ID_MASK) {
         ret = HV_STATUS_INVALID_HYPERCALL_INPUT;
+    } else if (in.flag_number >= HV_EVENT_FLAGS_COUNT) {
+        ret = HV_STATUS_INVALID_PARAMETER;
+    } else if (in.flag_number) {
+        ret = HV_STATUS_INVALID_PORT_ID;
     } else {
         WITH_RCU_READ_LOCK_GUARD() {
             c = conn_find(&event_conns, in.connection_id);
@@ -685,6 +733,8 @@ static void synic_realize(DeviceState *dev, Error **errp)
                                 sizeof(*s->event_page), errp)) {
         return;
     }
+    s->msg_page_addr = HV_SYNIC_PAGE_OFF;
+    s->event_page_addr = HV_SYNIC_PAGE_OFF;
     s->msg_page = memory_region_get_ram_ptr(&s->msg_page_mr);
     s->event_page = memory_region_get_ram_ptr(&s->event_page_mr);
     qemu_mutex_init(&s->slot_lock);

@@ -88,10 +88,12 @@ static inline uint32_t hyperv_vp_index(CPUState *cs)
 bool hyperv_synic_add(CPUState *cs, Error **errp);
 void hyperv_synic_reset(CPUState *cs);
 /*
- * Apply the guest's SCONTROL, SIMP and SIEFP.  A page address of 0 means
- * that page is disabled.  Runs on the vCPU thread with the BQL; the new
- * mapping is in place when it returns.
+ * Apply the guest's SCONTROL, SIMP and SIEFP.  A page address of
+ * HV_SYNIC_PAGE_OFF means that page is disabled (GPA 0 is a valid page).
+ * Runs with the BQL held while no vCPU is in the guest; the new mapping is
+ * in place when it returns.
  */
+#define HV_SYNIC_PAGE_OFF ((hwaddr)-1)
 void hyperv_synic_update(CPUState *cs, bool enable,
                          hwaddr msg_page_addr, hwaddr event_page_addr);
 /* True once any vCPU has a SynIC. */
@@ -99,10 +101,11 @@ bool hyperv_is_synic_enabled(void);
 
 /*
  * How the accelerator raises SINTs.  connect() makes a signal of @set
- * raise SINT @sint of VP @vp_index and, if @ack is not NULL, signal @ack
- * when the guest acknowledges that SINT (EOM, or EOI of its vector).  It
- * returns a handle >= 0 that disconnect() takes back, or a negative
- * errno.  Both run with the BQL held.
+ * raise SINT @sint of VP @vp_index, and signal @ack when the guest
+ * acknowledges that SINT (EOM, or EOI of its vector).  The SynIC connects
+ * each (VP, SINT) once, however many routes use it.  connect() returns a
+ * handle >= 0 that disconnect() takes back, or a negative errno.  Both
+ * run with the BQL held.
  */
 typedef struct HvSintRouteOps {
     int (*connect)(uint32_t vp_index, uint32_t sint, EventNotifier *set,

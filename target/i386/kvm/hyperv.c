@@ -104,7 +104,8 @@ void hyperv_x86_synic_reset(X86CPU *cpu)
 }
 
 /*
- * The GPA of an enabled SIMP/SIEFP page, or 0.  With SYNIC2, KVM accepts
+ * The GPA of an enabled SIMP/SIEFP page, or HV_SYNIC_PAGE_OFF (GPA 0 is a
+ * page like any other).  With SYNIC2, KVM accepts
  * any value; a page beyond the guest's physical address width cannot be
  * mapped (KVM would refuse the memory slot), so it stays unmapped.
  */
@@ -113,14 +114,14 @@ static hwaddr synic_page_gpa(X86CPU *cpu, uint64_t msr, const char *name)
     hwaddr gpa = msr & ~(hwaddr)(HV_PAGE_SIZE - 1);
 
     if (!(msr & 1)) {
-        return 0;
+        return HV_SYNIC_PAGE_OFF;
     }
     if (cpu->phys_bits < 64 && gpa >> cpu->phys_bits) {
         trace_kvm_hv_synic_page_bad(hyperv_vp_index(CPU(cpu)), name, gpa);
         qemu_log_mask(LOG_GUEST_ERROR, "hyperv: VP %u: %s page 0x%" PRIx64
                       " beyond the physical address width; not mapped\n",
                       hyperv_vp_index(CPU(cpu)), name, gpa);
-        return 0;
+        return HV_SYNIC_PAGE_OFF;
     }
     return gpa;
 }

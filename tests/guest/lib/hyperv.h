@@ -8,6 +8,7 @@
 #ifndef GUEST_HYPERV_H
 #define GUEST_HYPERV_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* CPUID leaves */
@@ -66,13 +67,101 @@
 #define HV_X64_MSR_EOM              0x40000084
 #define HV_X64_MSR_SINT0            0x40000090
 
+#define HV_X64_MSR_SINT(n)          (HV_X64_MSR_SINT0 + (n))
+
 #define HV_HYPERCALL_ENABLE         (UINT64_C(1) << 0)
 #define HV_SYNIC_VERSION            1
 
-/* Hypercall result (low 16 bits of RAX) */
+/* SynIC MSR fields (TLFS 11.8): the rest of each MSR is RsvdP */
+#define HV_SCONTROL_ENABLE          (UINT64_C(1) << 0)
+#define HV_SIMP_ENABLE              (UINT64_C(1) << 0)
+#define HV_SIEFP_ENABLE             (UINT64_C(1) << 0)
+#define HV_SINT_VECTOR_MASK         UINT64_C(0xff)
+#define HV_SINT_MASKED              (UINT64_C(1) << 16)
+#define HV_SINT_AUTO_EOI            (UINT64_C(1) << 17)
+#define HV_SINT_POLLING             (UINT64_C(1) << 18)
+#define HV_SINT_FIRST_VECTOR        16  /* vectors 0-15 are not allowed */
+
+#define HV_SINT_COUNT               16
+
+/* Hypercall result (low 16 bits of RAX), TLFS appendix "Status codes" */
 #define HV_STATUS_SUCCESS               0
 #define HV_STATUS_INVALID_HYPERCALL_CODE 2
 #define HV_STATUS_INVALID_HYPERCALL_INPUT 3
+#define HV_STATUS_INVALID_ALIGNMENT     4
+#define HV_STATUS_INVALID_PARAMETER     5
+#define HV_STATUS_ACCESS_DENIED         6
+#define HV_STATUS_INSUFFICIENT_MEMORY   0x0b
+#define HV_STATUS_INVALID_VP_INDEX      0x0e
+#define HV_STATUS_INVALID_PORT_ID       0x11
+#define HV_STATUS_INVALID_CONNECTION_ID 0x12
+#define HV_STATUS_INSUFFICIENT_BUFFERS  0x13
+#define HV_STATUS_INVALID_SYNIC_STATE   0x18
+#define HV_STATUS_MASK                  0xffff
+
+/* Hypercall input value (RCX) */
+#define HVCALL_POST_MESSAGE         0x005c
+#define HVCALL_SIGNAL_EVENT         0x005d
+#define HV_HYPERCALL_FAST           (UINT64_C(1) << 16)
+#define HV_HYPERCALL_REP_COUNT(n)   ((uint64_t)(n) << 32)
+
+/* Connection IDs are 24 bits; the top byte of the 32-bit field is RsvdZ */
+#define HV_CONNECTION_ID_MASK       0x00ffffffu
+
+/* HvSignalEvent input (one 64-bit word): id, flag number, RsvdZ */
+#define HV_SIGNAL_EVENT_INPUT(conn, flag) \
+    ((uint64_t)(conn) | (uint64_t)(uint16_t)(flag) << 32)
+
+/*
+ * The SynIC message page (SIMP): one 256-byte slot per SINT (TLFS
+ * 11.9).  The host fills an empty slot (message_type 0); the guest
+ * empties it and, when msg_pending was set, writes EOM.
+ */
+#define HV_MESSAGE_PAYLOAD_SIZE     240
+#define HV_MESSAGE_NONE             0
+#define HV_MESSAGE_FLAG_PENDING     0x01
+/* message types with the top bit set are the hypervisor's own */
+#define HV_MESSAGE_TYPE_HYPERVISOR  0x80000000u
+
+struct hv_message_header {
+    uint32_t message_type;
+    uint8_t payload_size;
+    uint8_t message_flags;
+    uint8_t reserved[2];
+    uint64_t sender;            /* port or connection ID */
+} __attribute__((packed));
+
+struct hv_message {
+    struct hv_message_header header;
+    uint8_t payload[HV_MESSAGE_PAYLOAD_SIZE];
+} __attribute__((packed));
+
+struct hv_message_page {
+    struct hv_message slot[HV_SINT_COUNT];
+};
+
+/* The event flag page (SIEFP): 2048 flags per SINT (TLFS 11.10) */
+#define HV_EVENT_FLAGS_COUNT        2048
+#define HV_EVENT_FLAGS_WORDS        (HV_EVENT_FLAGS_COUNT / 64)
+
+struct hv_event_flags_page {
+    uint64_t slot[HV_SINT_COUNT][HV_EVENT_FLAGS_WORDS];
+};
+
+/* HvPostMessage input (TLFS "HvCallPostMessage") */
+struct hv_post_message_input {
+    uint32_t connection_id;
+    uint32_t reserved;
+    uint32_t message_type;
+    uint32_t payload_size;
+    uint8_t payload[HV_MESSAGE_PAYLOAD_SIZE];
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct hv_message) == 256, "hv_message size");
+_Static_assert(sizeof(struct hv_message_page) == 4096, "SIMP page size");
+_Static_assert(sizeof(struct hv_event_flags_page) == 4096, "SIEFP size");
+_Static_assert(sizeof(struct hv_post_message_input) == 256,
+               "HvPostMessage input size");
 
 /*
  * Call the hypercall page: RCX = control, RDX = input GPA, R8 = output
@@ -91,5 +180,39 @@ static inline uint64_t hv_hypercall(void *page, uint64_t control,
                  : "memory", "rsi", "rdi", "r9", "r10", "r11", "cc");
     return status;
 }
+
+/*
+ * lib/hyperv.c: the hypercall page (partition-wide, set up once) and the
+ * two SynIC hypercalls.  Each vCPU posts from an input page of its own.
+ */
+
+/* Any non-zero value will do; this one follows the TLFS 2.6 layout. */
+#define HV_TEST_GUEST_OS_ID         UINT64_C(0x8100000000060c00)
+
+/* Set GUEST_OS_ID and enable the hypercall page; false if it stays empty */
+bool hv_hypercall_setup(void);
+void *hv_hypercall_page(void);
+
+/* Raw call through the page: the whole RAX comes back */
+uint64_t hv_call(uint64_t control, uint64_t input, uint64_t output);
+
+/* This vCPU's HvPostMessage input page (allocated on first use) */
+struct hv_post_message_input *hv_post_input(void);
+
+/* HvPostMessage with this vCPU's input page; returns the status */
+uint16_t hv_post_message(uint32_t conn, uint32_t type, const void *payload,
+                         uint32_t size);
+
+/*
+ * The same, retried (bounded) while the connection answers
+ * HV_STATUS_INSUFFICIENT_BUFFERS: the previous message of the connection
+ * may still be on its way (TLFS: the caller retries later).
+ */
+uint16_t hv_post_message_retry(uint32_t conn, uint32_t type,
+                               const void *payload, uint32_t size);
+
+/* HvSignalEvent, register (fast) or memory form; returns the status */
+uint16_t hv_signal_event(uint32_t conn, uint16_t flag);
+uint16_t hv_signal_event_slow(uint32_t conn, uint16_t flag);
 
 #endif /* GUEST_HYPERV_H */

@@ -74,6 +74,17 @@ unsigned int report_failed(void)
     return __atomic_load_n(&failed, __ATOMIC_RELAXED);
 }
 
+unsigned int report_passed(void)
+{
+    return __atomic_load_n(&passed, __ATOMIC_RELAXED);
+}
+
+void report_carry(unsigned int p, unsigned int f)
+{
+    __atomic_fetch_add(&passed, p, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&failed, f, __ATOMIC_RELAXED);
+}
+
 void guest_exit(bool all_passed)
 {
     /* isa-debug-exit turns value v into QEMU exit status (v << 1) | 1 */
@@ -85,7 +96,7 @@ void guest_exit(bool all_passed)
 
 void report_summary_and_exit(void)
 {
-    unsigned int p = __atomic_load_n(&passed, __ATOMIC_RELAXED);
+    unsigned int p = report_passed();
     unsigned int f = report_failed();
 
     printf("SUMMARY: %s passed=%u failed=%u\n", suite_name, p, f);

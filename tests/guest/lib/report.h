@@ -33,6 +33,13 @@ void report_prefix_pop(void);
 
 void report_set_suite(const char *name);
 unsigned int report_failed(void);
+unsigned int report_passed(void);
+
+/*
+ * Add the counts of checks reported before a guest-initiated reset (the
+ * host saw their lines), so that the summary covers the whole run.
+ */
+void report_carry(unsigned int passed, unsigned int failed);
 
 /* Print SUMMARY and exit QEMU: status 1 if nothing failed, 3 otherwise. */
 void __attribute__((noreturn)) report_summary_and_exit(void);

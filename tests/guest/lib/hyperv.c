@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Hypercalls for the SynIC suites: the hypercall page (TLFS 3.13), and
+ * HvPostMessage / HvSignalEvent (TLFS 11.10) with their input blocks.
+ */
+#include <stddef.h>
+
+#include "alloc.h"
+#include "fault.h"
+#include "hyperv.h"
+#include "layout.h"
+#include "smp.h"
+#include "string.h"
+#include "timing.h"
+#include "x86.h"
+
+#define POST_RETRIES        2000
+#define POST_RETRY_DELAY_US 1000
+
+static void *hypercall_page;
+static struct hv_post_message_input *post_inputs[MAX_CPUS];
+static uint64_t *signal_inputs[MAX_CPUS];
+
+/* The page holds the hypercall instruction KVM patched in, then RET. */
+static bool page_filled(const uint8_t *p)
+{
+    return p[0] == 0x0f && p[1] == 0x01 && (p[2] == 0xc1 || p[2] == 0xd9) &&
+           p[3] == 0xc3;
+}
+
+bool hv_hypercall_setup(void)
+{
+    uint64_t v;
+
+    if (hypercall_page) {
+        return true;
+    }
+    hypercall_page = alloc_page();
+    if (!hypercall_page) {
+        return false;
+    }
+    /* TLFS 3.13: the page stays disabled until a guest OS ID is set */
+    if (wrmsr_safe(HV_X64_MSR_GUEST_OS_ID, HV_TEST_GUEST_OS_ID) != NO_FAULT ||
+        wrmsr_safe(HV_X64_MSR_HYPERCALL, virt_to_phys(hypercall_page) |
+                   HV_HYPERCALL_ENABLE) != NO_FAULT ||
+        rdmsr_safe(HV_X64_MSR_HYPERCALL, &v) != NO_FAULT ||
+        !(v & HV_HYPERCALL_ENABLE) || !page_filled(hypercall_page)) {
+        free_page(hypercall_page);
+        hypercall_page = NULL;
+        return false;
+    }
+    return true;
+}
+
+void *hv_hypercall_page(void)
+{
+    return hypercall_page;
+}
+
+uint64_t hv_call(uint64_t control, uint64_t input, uint64_t output)
+{
+    /* calling an empty page would run whatever lies there */
+    if (!hypercall_page) {
+        return HV_STATUS_MASK;
+    }
+    return hv_hypercall(hypercall_page, control, input, output);
+}
+
+/* Lazily allocated per-vCPU page; each vCPU only touches its own entry. */
+static void *own_page(void **slot)
+{
+    if (!*slot) {
+        *slot = alloc_page();
+    }
+    return *slot;
+}
+
+struct hv_post_message_input *hv_post_input(void)
+{
+    return own_page((void **)&post_inputs[smp_id()]);
+}
+
+uint16_t hv_post_message(uint32_t conn, uint32_t type, const void *payload,
+                         uint32_t size)
+{
+    struct hv_post_message_input *in = hv_post_input();
+    size_t copy = size < HV_MESSAGE_PAYLOAD_SIZE ? size :
+                  HV_MESSAGE_PAYLOAD_SIZE;
+
+    if (!in) {
+        return HV_STATUS_MASK;
+    }
+    memset(in, 0, sizeof(*in));
+    in->connection_id = conn;
+    in->message_type = type;
+    in->payload_size = size;
+    if (payload) {
+        memcpy(in->payload, payload, copy);
+    }
+    return hv_call(HVCALL_POST_MESSAGE, virt_to_phys(in), 0) & HV_STATUS_MASK;
+}
+
+uint16_t hv_post_message_retry(uint32_t conn, uint32_t type,
+                               const void *payload, uint32_t size)
+{
+    uint16_t status = HV_STATUS_INSUFFICIENT_BUFFERS;
+    unsigned int i;
+
+    for (i = 0; i < POST_RETRIES; i++) {
+        status = hv_post_message(conn, type, payload, size);
+        if (status != HV_STATUS_INSUFFICIENT_BUFFERS) {
+            break;
+        }
+        udelay(POST_RETRY_DELAY_US);
+    }
+    return status;
+}
+
+uint16_t hv_signal_event(uint32_t conn, uint16_t flag)
+{
+    return hv_call(HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST,
+                   HV_SIGNAL_EVENT_INPUT(conn, flag), 0) & HV_STATUS_MASK;
+}
+
+uint16_t hv_signal_event_slow(uint32_t conn, uint16_t flag)
+{
+    uint64_t *in = own_page((void **)&signal_inputs[smp_id()]);
+
+    if (!in) {
+        return HV_STATUS_MASK;
+    }
+    *in = HV_SIGNAL_EVENT_INPUT(conn, flag);
+    return hv_call(HVCALL_SIGNAL_EVENT, virt_to_phys(in), 0) & HV_STATUS_MASK;
+}

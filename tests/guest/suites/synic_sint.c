@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * suite=synic-sint: SINT delivery through hyperv-testdev SINT routes, as
+ * kvm-unit-tests' hyperv_synic does it, plus masking and auto-EOI.
+ *
+ * Every vCPU enables its SynIC and programs all 16 SINTs with vectors of
+ * its own (odd SINTs auto-EOI); the test device gets one route per
+ * (vCPU, SINT) and raises each.  Each interrupt must arrive exactly once,
+ * on the route's vCPU, with the SINT's vector.
+ *
+ * K-path facts checked here (KVM synic_set_irq, kvm_get_apic_interrupt):
+ *  - a SINT raised while masked is dropped, and unmasking it later does
+ *    not deliver anything: nothing is latched;
+ *  - with auto-EOI the vector's ISR bit is already clear when the
+ *    handler runs, and further interrupts arrive without an EOI;
+ *  - without it the ISR bit stays set until the EOI, and a second
+ *    interrupt of the vector waits in the IRR until then.
+ */
+#include <stdint.h>
+
+#include "lib/apic.h"
+#include "lib/fault.h"
+#include "lib/hv_testdev.h"
+#include "lib/report.h"
+#include "lib/smp.h"
+#include "lib/synic.h"
+#include "lib/timing.h"
+#include "suites/suite.h"
+
+#define VECTOR_BASE     0x40    /* cpu c, SINT s: VECTOR_BASE + 16c + s */
+#define MAX_TEST_CPUS   8       /* keeps the vectors below 0xc0 */
+#define AEOI_SINT       3
+#define AEOI_VECTOR     0xc3
+#define HOLD_SINT       4
+#define HOLD_VECTOR     0xc4
+
+static uint8_t sint_vector(unsigned int cpu, unsigned int sint)
+{
+    return VECTOR_BASE + 16 * cpu + sint;
+}
+
+static bool auto_eoi(unsigned int sint)
+{
+    return sint & 1;
+}
+
+static void program_all(void *arg)
+{
+    unsigned int cpu = smp_id(), s, bad = 0;
+
+    for (s = 0; s < HV_SINT_COUNT; s++) {
+        bad += sint_program(s, sint_vector(cpu, s),
+                            auto_eoi(s) ? HV_SINT_AUTO_EOI : 0) != NO_FAULT;
+    }
+    report(bad == 0, "setup: cpu %u SINT0-15 programmed (%u faults)", cpu,
+           bad);
+}
+
+static void for_each_route(void (*fn)(unsigned int vp, unsigned int sint))
+{
+    unsigned int cpu, s;
+
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        for (s = 0; s < HV_SINT_COUNT; s++) {
+            fn(cpu, s);
+        }
+    }
+}
+
+static void set_all(void *arg)
+{
+    for_each_route(hv_testdev_route_set);
+}
+
+static unsigned int total_irqs(void)
+{
+    unsigned int cpu, v, n = 0;
+
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        for (v = VECTOR_BASE; v < VECTOR_BASE + 16 * cpu_count(); v++) {
+            n += sint_irq_count(cpu, v);
+        }
+    }
+    return n;
+}
+
+/* One line per vCPU: each of its SINT vectors seen exactly want times. */
+static void check_counts(const char *round, unsigned int want)
+{
+    unsigned int expected = want * HV_SINT_COUNT * cpu_count();
+    unsigned int cpu, s;
+
+    wait_for(total_irqs() >= expected, SYNIC_ARRIVE_US);
+    udelay(SYNIC_QUIET_US);
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        unsigned int bad = 0, first = HV_SINT_COUNT;
+
+        for (s = 0; s < HV_SINT_COUNT; s++) {
+            uint8_t v = sint_vector(cpu, s);
+
+            if (sint_irq_count(cpu, v) != want ||
+                sint_irq_count_others(cpu, v) != 0) {
+                bad++;
+                first = first < s ? first : s;
+            }
+        }
+        report(bad == 0, "%s: cpu %u got each of its 16 SINT vectors %u "
+               "time(s), on no other vCPU (%u wrong, first SINT %u)", round,
+               cpu, want, bad, first);
+    }
+}
+
+static void check_isr_seen(void)
+{
+    unsigned int cpu, s;
+
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        unsigned int bad = 0;
+
+        for (s = 0; s < HV_SINT_COUNT; s++) {
+            bad += sint_irq_isr_seen(cpu, sint_vector(cpu, s)) ==
+                   auto_eoi(s);
+        }
+        report(bad == 0, "isr: cpu %u handlers see ISR clear for auto-EOI "
+               "SINTs and set for the others (%u wrong)", cpu, bad);
+    }
+}
+
+static void mask_sint0(void *arg)
+{
+    unsigned int cpu = smp_id();
+
+    sint_program(0, sint_vector(cpu, 0), *(bool *)arg ? HV_SINT_MASKED : 0);
+}
+
+/* A masked SINT drops the interrupt; unmasking does not bring it back. */
+static void check_masked(void)
+{
+    unsigned int cpu, before = total_irqs();
+    bool masked = true;
+
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        on_cpu(cpu, mask_sint0, &masked);
+        hv_testdev_route_set(cpu, 0);
+    }
+    udelay(SYNIC_QUIET_US);
+    report(total_irqs() == before, "masked: SINT0 raised while masked is "
+           "not delivered (%u new)", total_irqs() - before);
+    masked = false;
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        on_cpu(cpu, mask_sint0, &masked);
+    }
+    udelay(SYNIC_QUIET_US);
+    report(total_irqs() == before, "masked: unmasking delivers nothing "
+           "(K path: KVM latches no masked SINT; %u new)",
+           total_irqs() - before);
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        hv_testdev_route_set(cpu, 0);
+        report(sint_irq_wait(cpu, sint_vector(cpu, 0), 3, SYNIC_ARRIVE_US),
+               "masked: cpu %u SINT0 delivers again once unmasked", cpu);
+    }
+}
+
+static void install_handlers(void)
+{
+    unsigned int v;
+
+    for (v = VECTOR_BASE; v < VECTOR_BASE + 16 * cpu_count(); v++) {
+        sint_irq_install(v);
+    }
+}
+
+static void routes_suite(void)
+{
+    unsigned int cpu, last = cpu_count() - 1;
+
+    install_handlers();
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        on_cpu(cpu, program_all, NULL);
+    }
+    sint_irq_clear();
+    for_each_route(hv_testdev_route_create);
+    set_all(NULL);
+    check_counts("routes (raised by cpu 0)", 1);
+    check_isr_seen();
+    /* raised from another vCPU; auto-EOI vectors must deliver again */
+    report(on_cpu(last, set_all, NULL), "routes: cpu %u raised every "
+           "route", last);
+    check_counts("routes (raised by the last cpu)", 2);
+    check_masked();
+    for_each_route(hv_testdev_route_destroy);
+}
+
+/* Auto-EOI on vCPU 0: ISR never set, interrupts keep coming without EOI */
+static void check_auto_eoi(void)
+{
+    bool ok;
+
+    sint_irq_install(AEOI_VECTOR);
+    sint_program(AEOI_SINT, AEOI_VECTOR, HV_SINT_AUTO_EOI);
+    hv_testdev_route_create(0, AEOI_SINT);
+    hv_testdev_route_set(0, AEOI_SINT);
+    report(sint_irq_wait(0, AEOI_VECTOR, 1, SYNIC_ARRIVE_US) &&
+           !sint_irq_isr_seen(0, AEOI_VECTOR) && !apic_isr_test(AEOI_VECTOR),
+           "auto-eoi: first interrupt taken with ISR clear, no EOI written");
+    hv_testdev_route_set(0, AEOI_SINT);
+    ok = sint_irq_wait(0, AEOI_VECTOR, 2, SYNIC_ARRIVE_US);
+    report(ok, "auto-eoi: second interrupt arrives without any EOI (%u)",
+           sint_irq_count(0, AEOI_VECTOR));
+    hv_testdev_route_destroy(0, AEOI_SINT);
+    sint_reset(AEOI_SINT);
+}
+
+/* Without auto-EOI the ISR bit holds the next interrupt back until EOI. */
+static void check_eoi_needed(void)
+{
+    bool ok;
+
+    sint_irq_install(HOLD_VECTOR);
+    sint_program(HOLD_SINT, HOLD_VECTOR, 0);
+    sint_irq_hold(0, HOLD_VECTOR, true);
+    hv_testdev_route_create(0, HOLD_SINT);
+    hv_testdev_route_set(0, HOLD_SINT);
+    report(sint_irq_wait(0, HOLD_VECTOR, 1, SYNIC_ARRIVE_US) &&
+           sint_irq_isr_seen(0, HOLD_VECTOR), "eoi: interrupt taken with its "
+           "ISR bit set");
+    report(apic_isr_test(HOLD_VECTOR), "eoi: ISR bit stays set while no EOI "
+           "is written");
+    hv_testdev_route_set(0, HOLD_SINT);
+    udelay(SYNIC_QUIET_US);
+    report(sint_irq_count(0, HOLD_VECTOR) == 1 && apic_irr_test(HOLD_VECTOR),
+           "eoi: a second interrupt waits in the IRR (count %u, IRR %d)",
+           sint_irq_count(0, HOLD_VECTOR), apic_irr_test(HOLD_VECTOR));
+    sint_irq_hold(0, HOLD_VECTOR, false);
+    apic_eoi();
+    ok = sint_irq_wait(0, HOLD_VECTOR, 2, SYNIC_ARRIVE_US);
+    report(ok, "eoi: the EOI lets the waiting interrupt in (count %u)",
+           sint_irq_count(0, HOLD_VECTOR));
+    report(!apic_isr_test(HOLD_VECTOR) && !apic_irr_test(HOLD_VECTOR),
+           "eoi: ISR and IRR clear at the end");
+    hv_testdev_route_destroy(0, HOLD_SINT);
+    sint_reset(HOLD_SINT);
+}
+
+static void synic_sint(void)
+{
+    if (!report(cpu_count() <= MAX_TEST_CPUS, "setup: at most %u vCPUs "
+                "(have %u)", MAX_TEST_CPUS, cpu_count()) ||
+        !synic_enable_all("setup")) {
+        return;
+    }
+    routes_suite();
+    check_auto_eoi();
+    check_eoi_needed();
+    synic_disable_all();
+}
+
+DEFINE_SUITE("synic-sint", synic_sint);
