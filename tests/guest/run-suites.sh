@@ -41,7 +41,7 @@ hyperv-cpuid-legacy | kvm-k | -cpu kvm64,hv_vpindex,hv_synic,hv_time,hv_stimer -
 # SynIC acceptance tests, with the command lines kvm-unit-tests uses
 synic-msr      | kvm-k | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-msr
 synic-msr-legacy | kvm-k | -cpu kvm64,hv_vpindex,hv_synic,hv_time,hv_stimer -device hyperv-testdev -smp 2 | suite=synic-msr
-synic-sint     | kvm-k | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-sint
+synic-sint     | kvm-k | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-sint churn=5000
 synic-sint-legacy | kvm-k | -cpu kvm64,hv_vpindex,hv_synic,hv_time,hv_stimer -device hyperv-testdev -smp 2 | suite=synic-sint
 synic-sint-x2apic | kvm-k | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-sint x2apic=1
 synic-conn     | kvm-k | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-conn

@@ -54,6 +54,14 @@ fi
 # output goes to the console as it is.
 export QEMU=/opt/qemu/bin/qemu-system-x86_64
 export FIRMWARE=/opt/qemu/firmware
+# Pristine upstream QEMU 10.0.2 when the runner was given one (run.sh
+# --upstream-qemu); empty otherwise, and payloads that need it say so.
+UPSTREAM_QEMU= UPSTREAM_FIRMWARE=
+if [ -x /opt/upstream/bin/qemu-system-x86_64 ]; then
+    UPSTREAM_QEMU=/opt/upstream/bin/qemu-system-x86_64
+    UPSTREAM_FIRMWARE=/opt/upstream/firmware
+fi
+export UPSTREAM_QEMU UPSTREAM_FIRMWARE
 export PAYLOAD=/payload
 export HV_LAB=1
 export ACCEL=kvm

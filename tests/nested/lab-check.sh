@@ -5,35 +5,55 @@
 # /payload (busybox ash).  It runs, on the kernel (K) path:
 #   1. the guest tests: guest/run-suites.sh QEMU FIRMWARE kvm guest/hvtest.elf
 #      (their PASS:/FAIL: guest/kvm/... lines go to the host unchanged);
-#   2. the Linux-guest test: linux/in-lab.sh (linux/kvm/... lines).
+#   2. live migration with SynIC state in flight, between our QEMU and
+#      upstream QEMU 10.0.2 in both directions: migrate.sh
+#      (nested/migrate/... lines);
+#   3. the Linux-guest test: linux/in-lab.sh (linux/kvm/... lines).
 # A part that cannot run, or that ends badly without saying why in a FAIL
 # line of its own, gets a FAIL line here.  Exit status 0 when nothing failed.
 
 status=0
-out=${TMPDIR:-/tmp}/guest-suites.out
-rcfile=${TMPDIR:-/tmp}/guest-suites.rc
+rcfile=${TMPDIR:-/tmp}/step.rc
+
+# run_step NAME COMMAND...: run one step of the payload with its output
+# shown, then judge it: a step that printed no result line, or exited
+# non-zero without a FAIL line, counts as a failure of its own.
+run_step() {
+    name=$1
+    shift
+    out=${TMPDIR:-/tmp}/$name.out
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    # The command's status travels through a file: tee ends the pipe.
+    {
+        "$@"
+        echo $? >"$rcfile"
+    } 2>&1 | tee "$out"
+    rc=$(cat "$rcfile" 2>/dev/null || echo lost)
+    t1=$(cut -d' ' -f1 /proc/uptime)
+    echo "INFO: nested/$name took $(echo "$t1 $t0" | awk '{ printf "%.1f", $1 - $2 }')s (L1 clock), exit $rc"
+    if ! grep -q '^\(PASS\|FAIL\): ' "$out"; then
+        echo "FAIL: nested/$name (printed no result line; exit $rc)"
+        status=1
+    elif [ "$rc" != 0 ]; then
+        status=1
+        grep -q '^FAIL: ' "$out" ||
+            echo "FAIL: nested/$name (exited $rc without a FAIL line)"
+    fi
+}
 
 if [ ! -f guest/run-suites.sh ] || [ ! -f guest/hvtest.elf ]; then
     echo "FAIL: nested/guest-suites (the payload lacks guest/run-suites.sh or guest/hvtest.elf; build the guest tests first)"
     status=1
 else
-    t0=$(cut -d' ' -f1 /proc/uptime)
-    # The runner's status travels through a file: tee ends the pipe.
-    {
-        HV_LAB=1 ACCEL=kvm sh guest/run-suites.sh "$QEMU" "$FIRMWARE" kvm "$PWD/guest/hvtest.elf"
-        echo $? >"$rcfile"
-    } 2>&1 | tee "$out"
-    rc=$(cat "$rcfile" 2>/dev/null || echo lost)
-    t1=$(cut -d' ' -f1 /proc/uptime)
-    echo "INFO: nested/guest-suites took $(echo "$t1 $t0" | awk '{ printf "%.1f", $1 - $2 }')s (L1 clock), exit $rc"
-    if ! grep -q '^\(PASS\|FAIL\): ' "$out"; then
-        echo "FAIL: nested/guest-suites (run-suites.sh printed no result line; exit $rc)"
-        status=1
-    elif [ "$rc" != 0 ]; then
-        status=1
-        grep -q '^FAIL: ' "$out" ||
-            echo "FAIL: nested/guest-suites (run-suites.sh exited $rc without a FAIL line)"
-    fi
+    run_step guest-suites env HV_LAB=1 ACCEL=kvm \
+        sh guest/run-suites.sh "$QEMU" "$FIRMWARE" kvm "$PWD/guest/hvtest.elf"
+fi
+
+if [ ! -f migrate.sh ]; then
+    echo "FAIL: nested/migrate (the payload lacks migrate.sh)"
+    status=1
+else
+    run_step migrate env MIGRATE_IMAGE="$PWD/guest/hvtest.elf" sh migrate.sh
 fi
 
 sh linux/in-lab.sh || status=1

@@ -6,8 +6,8 @@
 # The nested lab (DESIGN.md 4.3): boot Debian's kernel as L1 with our QEMU
 # under TCG (-cpu max gives L1 SVM, so L1's kvm-amd offers the in-kernel
 # Hyper-V of the K path), with an initramfs holding busybox, the KVM modules,
-# kvmcaps, our qemu-system-x86_64 with its libraries and firmware, and the
-# payload.  ENTRY and the FILEs/DIRs are copied into L1's /payload; L1's init
+# kvmcaps, our qemu-system-x86_64 with its libraries and firmware (and,
+# with --upstream-qemu, pristine upstream's beside it), and the payload.  ENTRY and the FILEs/DIRs are copied into L1's /payload; L1's init
 # runs `sh ENTRY` there with QEMU, FIRMWARE, PAYLOAD, HV_LAB=1 and ACCEL=kvm
 # in the environment, then powers off.
 #
@@ -23,6 +23,12 @@
 #   --build DIR       build folder (default: <repo>/build)
 #   --qemu PATH       L0 and L1 QEMU (default: BUILD/qemu/qemu-system-x86_64)
 #   --firmware DIR    its firmware, as for -L (default: BUILD/firmware)
+#   --upstream-qemu PATH   also put this QEMU (pristine 10.0.2, for the
+#                     migration checks) into L1, at /opt/upstream/bin, with
+#                     its libraries; the payload sees UPSTREAM_QEMU
+#   --upstream-firmware DIR   its firmware, at /opt/upstream/firmware
+#                     (UPSTREAM_FIRMWARE; default: the binary's folder's
+#                     firmware/, where make upstream puts it)
 #   --smp N           L1 vCPUs (default 2)
 #   --timeout SEC     bound on the whole L1 run (default 1500); the payload
 #                     gets this less 120 s
@@ -34,13 +40,15 @@ die() { echo "nested: $*" >&2; exit 2; }
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 build=$top/build
-qemu='' firmware='' smp=2 limit=1500 verbose=''
+qemu='' firmware='' smp=2 limit=1500 verbose='' up_qemu='' up_firmware=''
 
 while [ $# -gt 0 ]; do
     case $1 in
     --build) build=${2:?--build needs a folder}; shift 2 ;;
     --qemu) qemu=${2:?--qemu needs a path}; shift 2 ;;
     --firmware) firmware=${2:?--firmware needs a folder}; shift 2 ;;
+    --upstream-qemu) up_qemu=${2:?--upstream-qemu needs a path}; shift 2 ;;
+    --upstream-firmware) up_firmware=${2:?--upstream-firmware needs a folder}; shift 2 ;;
     --smp) smp=${2:?--smp needs a number}; shift 2 ;;
     --timeout) limit=${2:?--timeout needs seconds}; shift 2 ;;
     --verbose) verbose=1; shift ;;
@@ -60,6 +68,15 @@ fi
 [ -x "$qemu" ] || die "$qemu is missing: build it first (make qemu)"
 [ -f "$firmware/bios-256k.bin" ] ||
     die "$firmware has no bios-256k.bin: run make qemu (scripts/link-firmware.sh)"
+if [ -n "$up_qemu" ]; then
+    up_qemu=$(realpath -m "$up_qemu")
+    up_firmware=$(realpath -m "${up_firmware:-$(dirname "$up_qemu")/firmware}")
+    [ -x "$up_qemu" ] || die "$up_qemu is missing: build it first (make upstream)"
+    [ -f "$up_firmware/bios-256k.bin" ] ||
+        die "$up_firmware has no bios-256k.bin: run make upstream"
+elif [ -n "$up_firmware" ]; then
+    die "--upstream-firmware needs --upstream-qemu"
+fi
 for t in gcc cpio gzip ldd timeout; do
     command -v "$t" >/dev/null || die "'$t' is missing: run scripts/host-setup.sh"
 done
@@ -93,13 +110,23 @@ ird_file "$root" "$here/../lib/init-early.sh" /lib/init-early.sh 0644
 ird_file "$root" "$work/kvmcaps" /bin/kvmcaps 0755
 ird_modules "$root" "$kroot" "$rel" irqbypass kvm ccp kvm_amd
 ird_elf "$root" "$qemu" /opt/qemu/bin/qemu-system-x86_64
-mkdir -p "$root/opt/qemu/firmware"
-for f in "$firmware"/*; do
-    # Files only: keymaps and descriptors are not used without a display.
-    if [ -f "$f" ]; then
-        cp -L "$f" "$root/opt/qemu/firmware/"
-    fi
-done
+# copy_firmware SRC DEST: files only: keymaps and descriptors are not used
+# without a display.
+copy_firmware() {
+    local f
+    mkdir -p "$2"
+    for f in "$1"/*; do
+        if [ -f "$f" ]; then
+            cp -L "$f" "$2/"
+        fi
+    done
+}
+copy_firmware "$firmware" "$root/opt/qemu/firmware"
+if [ -n "$up_qemu" ]; then
+    # The same library set as ours: ird_elf adds only what is missing.
+    ird_elf "$root" "$up_qemu" /opt/upstream/bin/qemu-system-x86_64
+    copy_firmware "$up_firmware" "$root/opt/upstream/firmware"
+fi
 mkdir -p "$root/payload"
 for f in "$@"; do
     cp -rL "$f" "$root/payload/"

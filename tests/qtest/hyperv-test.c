@@ -193,6 +193,34 @@ static void test_vmbus_bridge_needs_synic(void)
                          "vmbus-bridge requires Hyper-V SynIC and VP_INDEX");
 }
 
+/*
+ * hyperv-testdev takes commands from the guest at I/O port 0x3000.  This
+ * used to abort QEMU on a command naming a missing vCPU, route or
+ * connection.  Without a SynIC (no KVM here) every route is refused; the
+ * device must log, refuse and go on, whatever the guest writes.
+ */
+static void test_testdev_bogus_commands(void)
+{
+    QTestState *qts = qtest_init("-machine pc -device hyperv-testdev");
+    uint32_t cmd, vp, i;
+    QDict *resp;
+
+    for (cmd = 0; cmd < 256; cmd++) {
+        for (i = 0; i < 4; i++) {
+            vp = (i & 1) ? 255 : 0;
+            /* bits 7:0 SINT, 15:8 VP index, 23:16 command, 31:24 conn */
+            qtest_outl(qts, 0x3000, (i * 0x41) | vp << 8 | cmd << 16 |
+                       (i * 0x3f) << 24);
+        }
+    }
+    qtest_outl(qts, 0x3000, 0xffffffff);
+    g_assert_cmpint(qtest_inl(qts, 0x3000), ==, 0);
+    resp = qtest_qmp(qts, "{'execute': 'query-status'}");
+    g_assert(qdict_haskey(resp, "return"));
+    qobject_unref(resp);
+    qtest_quit(qts);
+}
+
 int main(int argc, char **argv)
 {
     int i;
@@ -209,5 +237,7 @@ int main(int argc, char **argv)
     qtest_add_func("/hyperv/cpu/deps/synic-kvm-only", test_synic_kvm_only);
     qtest_add_func("/hyperv/vmbus-bridge/needs-synic",
                    test_vmbus_bridge_needs_synic);
+    qtest_add_func("/hyperv/testdev/bogus-commands",
+                   test_testdev_bogus_commands);
     return g_test_run();
 }

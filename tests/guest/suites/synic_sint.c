@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "lib/apic.h"
+#include "lib/boot.h"
 #include "lib/fault.h"
 #include "lib/hv_testdev.h"
 #include "lib/report.h"
@@ -33,6 +34,8 @@
 #define AEOI_VECTOR     0xc3
 #define HOLD_SINT       4
 #define HOLD_VECTOR     0xc4
+#define CHURN_SINT      5
+#define CHURN_VECTOR    0xc5
 
 static uint8_t sint_vector(unsigned int cpu, unsigned int sint)
 {
@@ -242,6 +245,34 @@ static void check_eoi_needed(void)
     sint_reset(HOLD_SINT);
 }
 
+/*
+ * Every route holds a GSI of the accelerator.  Create and destroy one many
+ * times, more than KVM has GSIs (4096): a leak would exhaust them, and the
+ * last route would never deliver.  The count comes from the command line
+ * (churn=N); the runner asks for it in one case, as it takes a while.
+ */
+static void check_route_churn(void)
+{
+    unsigned long cycles, i;
+
+    if (!opt_get_ulong("churn", 0, &cycles) || !cycles) {
+        return;
+    }
+    sint_irq_install(CHURN_VECTOR);
+    sint_program(CHURN_SINT, CHURN_VECTOR, HV_SINT_AUTO_EOI);
+    for (i = 0; i < cycles; i++) {
+        hv_testdev_route_create(0, CHURN_SINT);
+        hv_testdev_route_destroy(0, CHURN_SINT);
+    }
+    hv_testdev_route_create(0, CHURN_SINT);
+    hv_testdev_route_set(0, CHURN_SINT);
+    report(sint_irq_wait(0, CHURN_VECTOR, 1, SYNIC_ARRIVE_US),
+           "churn: after %lu route create/destroy cycles a new route still "
+           "delivers", cycles);
+    hv_testdev_route_destroy(0, CHURN_SINT);
+    sint_reset(CHURN_SINT);
+}
+
 static void synic_sint(void)
 {
     if (!report(cpu_count() <= MAX_TEST_CPUS, "setup: at most %u vCPUs "
@@ -252,6 +283,7 @@ static void synic_sint(void)
     routes_suite();
     check_auto_eoi();
     check_eoi_needed();
+    check_route_churn();
     synic_disable_all();
 }
 
