@@ -193,6 +193,22 @@ static void test_vmbus_bridge_needs_synic(void)
                          "vmbus-bridge requires Hyper-V SynIC and VP_INDEX");
 }
 
+/* -device hyperv-testdev shows up in the QOM tree with its type. */
+static void test_testdev_qom(void)
+{
+    QTestState *qts = qtest_init("-machine pc "
+                                 "-device hyperv-testdev,id=hvtest");
+    QDict *resp;
+
+    resp = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments':"
+                     " {'path': '/machine/peripheral/hvtest',"
+                     "  'property': 'type'}}");
+    g_assert(qdict_haskey(resp, "return"));
+    g_assert_cmpstr(qdict_get_str(resp, "return"), ==, "hyperv-testdev");
+    qobject_unref(resp);
+    qtest_quit(qts);
+}
+
 /*
  * hyperv-testdev takes commands from the guest at I/O port 0x3000.  This
  * used to abort QEMU on a command naming a missing vCPU, route or
@@ -237,6 +253,7 @@ int main(int argc, char **argv)
     qtest_add_func("/hyperv/cpu/deps/synic-kvm-only", test_synic_kvm_only);
     qtest_add_func("/hyperv/vmbus-bridge/needs-synic",
                    test_vmbus_bridge_needs_synic);
+    qtest_add_func("/hyperv/testdev/qom", test_testdev_qom);
     qtest_add_func("/hyperv/testdev/bogus-commands",
                    test_testdev_bogus_commands);
     return g_test_run();

@@ -3,7 +3,7 @@
  * suite=synic-defects: what QEMU 10.0.2's SynIC and hyperv-testdev get
  * wrong, checked against the TLFS (and against "QEMU survives").  Every
  * check here fails on 10.0.2; they are the acceptance tests of our own
- * SynIC.  The run-suites.sh cases that run them are tagged kvm-k-next.
+ * SynIC, run as the synic-defects-* cases of run-suites.sh.
  *
  * part=<name> picks one group, since several of them kill QEMU 10.0.2
  * and would hide the checks after them:
