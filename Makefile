@@ -6,6 +6,7 @@
 #   make run        boot a Linux guest with the Hyper-V flags and show what it sees
 #   make check      build everything and run every test layer
 #   make upstream   build pristine QEMU 10.0.2 (build/upstream), the reference
+#   make bench      benchmarks, ours against upstream (bench/README.md)
 #
 # Everything generated lives under $(B) (git-ignored).  Each target installs
 # the Debian packages it needs first (scripts/host-setup.sh).
@@ -40,7 +41,7 @@ CONFIGURE_FLAGS := --target-list=x86_64-softmmu --enable-kvm --enable-tcg \
 OVERLAY := $(shell find hw include target tests/qtest -type f 2>/dev/null)
 PATCHES := $(wildcard patches/*.series patches/*/*.patch)
 
-.PHONY: all qemu upstream firmware run check check-qtest check-guest \
+.PHONY: all qemu upstream firmware run check bench check-qtest check-guest \
 	check-nested check-linux guest-tests host-setup clean distclean help
 
 all: qemu
@@ -110,6 +111,7 @@ run: run-linux
 
 # --- tests --------------------------------------------------------------
 include tests/tests.mk
+include bench/bench.mk
 
 clean:
 	rm -rf $(QEMU_BUILD) $(UP_BUILD) $(B)/tests

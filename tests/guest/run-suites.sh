@@ -27,7 +27,7 @@
 set -eu
 
 # seconds per QEMU run; the nested lab may need more
-CASE_TIMEOUT=${GUEST_CASE_TIMEOUT:-300}
+CASE_TIMEOUT=${GUEST_CASE_TIMEOUT:-600}
 
 # name | tags | QEMU options | guest command line
 # @CPU@ is the accelerator's default CPU model; "cpus=N" is added from

@@ -18,7 +18,7 @@
 
 #include "percpu.h"
 
-#define ON_CPU_TIMEOUT_US   60000000ull     /* 60 s: nested TCG on a loaded host */
+#define ON_CPU_TIMEOUT_US   300000000ull    /* 300 s: the lab can freeze a while */
 #define SMP_BOOT_TIMEOUT_US 20000000ull
 
 /* BSP per-vCPU set-up; first thing in boot_main(). */

@@ -19,7 +19,7 @@
 #include "hyperv.h"
 
 /* Bounded waits: something that must come, and something that must not */
-#define SYNIC_ARRIVE_US     10000000ull
+#define SYNIC_ARRIVE_US     60000000ull
 #define SYNIC_QUIET_US      100000ull
 
 /*

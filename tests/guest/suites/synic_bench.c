@@ -12,18 +12,28 @@
  * vmbus_signal_eom() does, writes EOM only when msg_pending asks for it
  * (eom=always: after every message).
  *
- * Modes (mode=a,b,... or all; one line of figures each):
+ * Modes (mode=a,b,... or all):
  *   self        lockstep: vCPU 0 posts to its own SINT and waits until
  *               its interrupt handler has taken the echo
  *   cross       lockstep: the route targets vCPU 1, idle in HLT, whose
  *               interrupt handler takes the echo; vCPU 0 waits for it
  *   cross-poll  the same, but vCPU 1 polls the slot of a masked SINT
+ *   cross-b2b   cross with no gap (below): back-to-back messages, each
+ *               posted as soon as the previous one was taken
  *   stream      vCPU 0 posts as fast as the status allows, retrying at
  *               once on HV_STATUS_INSUFFICIENT_BUFFERS; vCPU 1 drains in
  *               its interrupt handler
  *   none        set-up only (a baseline for counters kept by the host)
  * n= messages measured per mode (default 1000, at most BENCH_MAX_N),
- * after warmup= (default 20) that are not.
+ * after warmup= (default 20) that are not.  In lockstep, vCPU 0 waits
+ * gap= microseconds (default 5000) after each echo before it posts the
+ * next: long enough for the host to finish with the previous message
+ * (both QEMUs complete a post in a main-loop bottom half and refuse the
+ * next one until then), so that the latency is that of a message on an
+ * idle connection.
+ * hold= milliseconds (default 0): at the end, spin that long without
+ * leaving the guest after printing "INFO: bench: holding", so that the
+ * host can read counters of the VM while it still exists.
  *
  * Figures, all on the TSC (cycles also in ns, from the boot calibration
  * against the PIT):
@@ -31,12 +41,14 @@
  *       from the first HvPostMessage attempt to the moment the poster
  *       sees the receiver has taken the echo (refused attempts included)
  *   BENCH: <mode>-lat-median-ns <ns> ns
- *   BENCH: <mode>-post-mean <cycles> cycles
- *       the HvPostMessage call that was accepted
+ *   BENCH: <mode>-post-median <cycles> cycles
+ *       the HvPostMessage call that was accepted (for self, the SINT's
+ *       interrupt comes in as the call returns: its handler is included)
  *   BENCH: <mode>-refused <count> count
  *       attempts answered HV_STATUS_INSUFFICIENT_BUFFERS
- *   BENCH: stream-rate <n> msg/s, stream-cycles-per-msg <cycles> cycles
- *       from the first post to the receiver taking the last message
+ *   BENCH: <mode>-rate <n> msg/s, <mode>-cycles-per-msg <cycles> cycles
+ *       (stream and cross-b2b) from the first post to the receiver
+ *       taking the last message
  */
 #include <stdint.h>
 
@@ -60,6 +72,7 @@
 #define BENCH_MAX_N     20000
 #define BENCH_DEF_N     1000
 #define BENCH_DEF_WARMUP 20
+#define BENCH_DEF_GAP_US 5000
 /* the poller of cross-poll gives up after this, whatever happens */
 #define BENCH_POLL_US   600000000ull
 
@@ -86,21 +99,24 @@ struct bench_mode {
     unsigned int rx_cpu;
     bool poll;              /* the receiver polls a masked SINT */
     bool stream;            /* no waiting for each echo */
+    bool b2b;               /* lockstep without a gap */
 };
 
 static const struct bench_mode modes[] = {
-    { "self", 0, false, false },
-    { "cross", 1, false, false },
-    { "cross-poll", 1, true, false },
-    { "stream", 1, false, true },
+    { "self", 0, false, false, false },
+    { "cross", 1, false, false, false },
+    { "cross-poll", 1, true, false, false },
+    { "cross-b2b", 1, false, false, true },
+    { "stream", 1, false, true, false },
 };
 
 static struct bench_rx rx;
 static struct hv_message *rx_slot;
 static bool eom_always;
 static bool poll_stop;
-static unsigned long bench_n, bench_warmup;
+static unsigned long bench_n, bench_warmup, bench_gap_us;
 static uint64_t samples[BENCH_MAX_N];
+static uint64_t call_samples[BENCH_MAX_N];
 
 static uint32_t rx_load(uint32_t *p)
 {
@@ -269,7 +285,8 @@ static void check_delivery(const struct bench_mode *bm, unsigned long total,
 static void run_lockstep(const struct bench_mode *bm)
 {
     unsigned long total = bench_warmup + bench_n, i, posted = 0;
-    uint64_t post_sum = 0, lat_sum = 0, call = 0, t0;
+    unsigned long gap = bm->b2b ? 0 : bench_gap_us;
+    uint64_t lat_sum = 0, call = 0, t0, start = 0, span;
     uint32_t refused = 0, warm_refused = 0;
     uint16_t st = HV_STATUS_SUCCESS;
 
@@ -277,6 +294,9 @@ static void run_lockstep(const struct bench_mode *bm)
         uint32_t *count = i < bench_warmup ? &warm_refused : &refused;
 
         t0 = rdtsc();
+        if (i == bench_warmup) {
+            start = t0;
+        }
         st = bench_post(i, count, &call);
         if (st != HV_STATUS_SUCCESS) {
             break;
@@ -288,58 +308,66 @@ static void run_lockstep(const struct bench_mode *bm)
         if (i >= bench_warmup) {
             samples[i - bench_warmup] = rdtsc() - t0;
             lat_sum += samples[i - bench_warmup];
-            post_sum += call;
+            call_samples[i - bench_warmup] = call;
         }
+        udelay(gap);
     }
     check_delivery(bm, total, posted, st);
     if (posted != total) {
         return;
     }
+    if (bm->b2b) {
+        span = __atomic_load_n(&rx.last_tsc, __ATOMIC_ACQUIRE) - start;
+        figure(bm->name, "rate",
+               bench_n * tsc_khz() * 1000 / (span ? span : 1), "msg/s");
+        figure(bm->name, "cycles-per-msg", span / bench_n, "cycles");
+    }
     sort_u64(samples, bench_n);
+    sort_u64(call_samples, bench_n);
     figure(bm->name, "lat-median", samples[bench_n / 2], "cycles");
     figure(bm->name, "lat-mean", lat_sum / bench_n, "cycles");
     figure(bm->name, "lat-min", samples[0], "cycles");
     figure(bm->name, "lat-median-ns", cycles_to_ns(samples[bench_n / 2]),
            "ns");
-    figure(bm->name, "post-mean", post_sum / bench_n, "cycles");
+    figure(bm->name, "post-median", call_samples[bench_n / 2], "cycles");
     figure(bm->name, "refused", refused, "count");
 }
 
 static void run_stream(const struct bench_mode *bm)
 {
     unsigned long total = bench_warmup + bench_n, i, posted = 0;
-    uint64_t post_sum = 0, call = 0, t0, span;
+    uint64_t call = 0, t0, span;
     uint32_t refused = 0;
     uint16_t st = HV_STATUS_SUCCESS;
+    bool warm = true;
 
     /* the warm-up goes in lockstep, so the stream starts on an empty slot */
-    for (i = 0; i < bench_warmup; i++) {
+    for (i = 0; warm && i < bench_warmup; i++) {
         st = bench_post(i, &refused, &call);
-        if (st != HV_STATUS_SUCCESS ||
-            !wait_for(rx_load(&rx.got) > i, SYNIC_ARRIVE_US)) {
-            break;
-        }
-        posted++;
+        warm = st == HV_STATUS_SUCCESS &&
+               wait_for(rx_load(&rx.got) > i, SYNIC_ARRIVE_US);
+        posted += st == HV_STATUS_SUCCESS;
     }
     refused = 0;
     t0 = rdtsc();
-    for (i = posted; posted == bench_warmup && i < total; i++) {
+    for (i = posted; warm && i < total; i++) {
         st = bench_post(i, &refused, &call);
         if (st != HV_STATUS_SUCCESS) {
             break;
         }
+        call_samples[i - bench_warmup] = call;
         posted++;
-        post_sum += call;
     }
     check_delivery(bm, total, posted, st);
     if (posted != total || rx_load(&rx.got) != total) {
         return;
     }
     span = __atomic_load_n(&rx.last_tsc, __ATOMIC_ACQUIRE) - t0;
+    sort_u64(call_samples, bench_n);
     figure(bm->name, "rate", bench_n * tsc_khz() * 1000 / (span ? span : 1),
            "msg/s");
     figure(bm->name, "cycles-per-msg", span / bench_n, "cycles");
-    figure(bm->name, "post-mean", post_sum / bench_n, "cycles");
+    figure(bm->name, "post-median", call_samples[bench_n / 2], "cycles");
     figure(bm->name, "refused", refused, "count");
 }
 
@@ -417,14 +445,18 @@ static void synic_bench(void)
 {
     const char *list = opt_get("mode");
     const char *eom = opt_get("eom");
+    unsigned long hold_ms;
     unsigned int i;
 
     if (!opt_get_ulong("n", BENCH_DEF_N, &bench_n) || bench_n < 1 ||
         bench_n > BENCH_MAX_N ||
         !opt_get_ulong("warmup", BENCH_DEF_WARMUP, &bench_warmup) ||
-        bench_warmup > BENCH_MAX_N) {
-        report(false, "options: n=1..%u and warmup=0..%u", BENCH_MAX_N,
-               BENCH_MAX_N);
+        bench_warmup > BENCH_MAX_N ||
+        !opt_get_ulong("gap", BENCH_DEF_GAP_US, &bench_gap_us) ||
+        bench_gap_us > 1000000 || !opt_get_ulong("hold", 0, &hold_ms) ||
+        hold_ms > 60000) {
+        report(false, "options: n=1..%u, warmup=0..%u, gap=0..1000000 "
+               "and hold=0..60000", BENCH_MAX_N, BENCH_MAX_N);
         return;
     }
     if (!report(modes_known(list), "options: mode=%s names known modes",
@@ -432,8 +464,9 @@ static void synic_bench(void)
         return;
     }
     eom_always = eom && !strcmp(eom, "always");
-    report_info("bench: n=%lu warmup=%lu eom=%s tsc=%lu kHz", bench_n,
-                bench_warmup, eom_always ? "always" : "pending", tsc_khz());
+    report_info("bench: n=%lu warmup=%lu gap=%lu us eom=%s tsc=%lu kHz",
+                bench_n, bench_warmup, bench_gap_us,
+                eom_always ? "always" : "pending", tsc_khz());
     printf("BENCH: tsc-khz %lu kHz\n", (unsigned long)tsc_khz());
     if (!synic_enable_all("setup")) {
         return;
@@ -445,6 +478,10 @@ static void synic_bench(void)
         }
     }
     set_irq_handler(BENCH_VECTOR, NULL);
+    if (hold_ms) {
+        report_info("bench: holding %lu ms", hold_ms);
+        udelay(hold_ms * 1000);
+    }
     synic_disable_all();
 }
 
