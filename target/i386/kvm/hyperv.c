@@ -157,21 +157,20 @@ static void kvm_hv_synic_update_safe(CPUState *cs, run_on_cpu_data data)
 }
 
 /* The guest wrote SCONTROL, SIMP or SIEFP. */
-static int kvm_hv_synic_exit(X86CPU *cpu, struct kvm_hyperv_exit *exit)
+static int kvm_hv_synic_exit(X86CPU *cpu, struct kvm_hyperv_exit *hv)
 {
     CPUX86State *env = &cpu->env;
-    typeof(exit->u.synic) *sy = &exit->u.synic;
 
     if (!hyperv_feat_enabled(cpu, HYPERV_FEAT_SYNIC)) {
         return -1;
     }
     /* KVM passes all three values; the MSR says which one changed. */
-    if (sy->msr == HV_X64_MSR_SCONTROL) {
-        env->msr_hv_synic_control = sy->control;
-    } else if (sy->msr == HV_X64_MSR_SIMP) {
-        env->msr_hv_synic_msg_page = sy->msg_page;
-    } else if (sy->msr == HV_X64_MSR_SIEFP) {
-        env->msr_hv_synic_evt_page = sy->evt_page;
+    if (hv->u.synic.msr == HV_X64_MSR_SCONTROL) {
+        env->msr_hv_synic_control = hv->u.synic.control;
+    } else if (hv->u.synic.msr == HV_X64_MSR_SIMP) {
+        env->msr_hv_synic_msg_page = hv->u.synic.msg_page;
+    } else if (hv->u.synic.msr == HV_X64_MSR_SIEFP) {
+        env->msr_hv_synic_evt_page = hv->u.synic.evt_page;
     } else {
         return -1;
     }
@@ -219,26 +218,25 @@ static uint32_t kvm_hv_syndbg_transfer(CPUX86State *env, uint64_t control)
 }
 
 /* The synthetic debugger's MSRs (hv-syndbg); env keeps them for migration. */
-static int kvm_hv_syndbg_exit(X86CPU *cpu, struct kvm_hyperv_exit *exit)
+static int kvm_hv_syndbg_exit(X86CPU *cpu, struct kvm_hyperv_exit *hv)
 {
     CPUX86State *env = &cpu->env;
-    typeof(exit->u.syndbg) *dbg = &exit->u.syndbg;
 
     if (!hyperv_feat_enabled(cpu, HYPERV_FEAT_SYNDBG)) {
         return -1;
     }
-    if (dbg->msr == HV_X64_MSR_SYNDBG_PENDING_BUFFER) {
-        env->msr_hv_syndbg_pending_page = dbg->pending_page;
-        hyperv_syndbg_set_pending_page(dbg->pending_page);
+    if (hv->u.syndbg.msr == HV_X64_MSR_SYNDBG_PENDING_BUFFER) {
+        env->msr_hv_syndbg_pending_page = hv->u.syndbg.pending_page;
+        hyperv_syndbg_set_pending_page(hv->u.syndbg.pending_page);
         return 0;
     }
-    if (dbg->msr != HV_X64_MSR_SYNDBG_CONTROL) {
+    if (hv->u.syndbg.msr != HV_X64_MSR_SYNDBG_CONTROL) {
         return -1;
     }
-    env->msr_hv_syndbg_control = dbg->control;
-    env->msr_hv_syndbg_send_page = dbg->send_page;
-    env->msr_hv_syndbg_recv_page = dbg->recv_page;
-    dbg->status = kvm_hv_syndbg_transfer(env, dbg->control);
+    env->msr_hv_syndbg_control = hv->u.syndbg.control;
+    env->msr_hv_syndbg_send_page = hv->u.syndbg.send_page;
+    env->msr_hv_syndbg_recv_page = hv->u.syndbg.recv_page;
+    hv->u.syndbg.status = kvm_hv_syndbg_transfer(env, hv->u.syndbg.control);
     return 0;
 }
 
