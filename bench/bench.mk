@@ -5,10 +5,14 @@
 # tests/tests.mk, which defines B, TOP, QEMU, FIRMWARE, UP_BUILD and
 # GUEST_IMAGE.
 #
-#   bench   SynIC message posting, our QEMU against upstream 10.0.2 in the
-#           same nested-lab run (bench/synic-post.sh); the table goes to
+#   bench   SynIC message posting in the same nested-lab run: our QEMU on
+#           the kernel path (ours), upstream 10.0.2 (upstream) and our QEMU
+#           with -accel kvm,hyperv=user (ours-u, the user path)
+#           (bench/synic-post.sh); the table goes to
 #           $(B)/bench/synic-post.txt.  BENCH_FLAGS adds options of
-#           synic-post.sh, e.g. BENCH_FLAGS="--reps 3 --n 500".
+#           synic-post.sh, e.g. BENCH_FLAGS="--reps 3 --n 500" or
+#           BENCH_FLAGS="--sides 'ours ours-u'" (then make -o upstream
+#           bench spares building upstream).
 
 BENCH_FLAGS ?=
 

@@ -3,17 +3,27 @@
 #
 # synic-post-lab.sh: the part of bench/synic-post.sh that runs inside the
 # nested lab's L1 (busybox ash), as its payload.  It runs the test guest's
-# suite synic-bench under our QEMU ($QEMU) and pristine upstream 10.0.2
-# ($UPSTREAM_QEMU), both on L1's KVM (the K path), one QEMU per mode:
+# suite synic-bench on L1's KVM, one QEMU per mode, under each side of
+# BENCH_SIDES:
+#
+#   ours       our QEMU ($QEMU), -accel kvm: hyperv=auto picks the kernel
+#              path (L1's KVM has KVM_CAP_HYPERV_SYNIC2)
+#   upstream   pristine upstream 10.0.2 ($UPSTREAM_QEMU), kernel path
+#   ours-u     our QEMU, -accel kvm,hyperv=user: the user path forced (QEMU
+#              emulates Hyper-V: the hypercall page traps to QEMU by an
+#              OUT, the SynIC MSRs through KVM's MSR filter, SINTs raised
+#              through an MSI route and an irqfd)
 #
 #   for each repetition:
-#     a baseline run of each QEMU (mode=none: boot and SynIC set-up only)
-#     for each mode: both QEMUs, the order alternating from one mode and
-#     repetition to the next, so that a drift in the machine's load does
-#     not always favour the same side
+#     a baseline run of each side (mode=none: boot and SynIC set-up only)
+#     for each mode: every side, in BENCH_SIDES's order rotated by one from
+#     one mode and repetition to the next (mode k of repetition r, k from
+#     0: rotated by r - 1 + k), so that a drift in the machine's load does
+#     not always favour the same side; with two sides that alternates them
 #
 # Output (the host reads it from the lab's console):
-#   INFO: BENCH <qemu> <rep> <figure> <value> <unit>
+#   INFO: bench: reps=... modes='...' sides='...' eom=...   the settings
+#   INFO: BENCH <side> <rep> <figure> <value> <unit>
 #       the guest's "BENCH: <figure> <value> <unit>" lines, and
 #       <mode>-kvm-<counter> <per-message x1000> milli: L1 KVM's debugfs
 #       counters (exits, signal_exits, ...) of the VM, less those of the
@@ -21,16 +31,16 @@
 #       over the VMs that exist, so they are read while the guest holds
 #       (spins without exits) after its last mode: it prints
 #       "INFO: bench: holding" first
-#   PASS:/FAIL: bench/<qemu>/<rep>/<mode>/<guest check>, and
-#   PASS:/FAIL: bench/<qemu>/<rep>/<mode>/completed (QEMU exited 1:
+#   PASS:/FAIL: bench/<side>/<rep>/<mode>/<guest check>, and
+#   PASS:/FAIL: bench/<side>/<rep>/<mode>/completed (QEMU exited 1:
 #       every check passed)
 #   BENCH| ...  QEMU's own messages and the guest's other lines
 # Exit status 1 when a FAIL line was printed.
 #
 # Settings come from bench.conf beside this script (the lab passes no
-# environment of its own): BENCH_REPS, BENCH_N, BENCH_MODES, BENCH_GAP
-# (microseconds between lockstep messages), BENCH_EOM, BENCH_TIMEOUT
-# (seconds per QEMU run).  QEMU, FIRMWARE, UPSTREAM_QEMU,
+# environment of its own): BENCH_REPS, BENCH_N, BENCH_MODES, BENCH_SIDES,
+# BENCH_GAP (microseconds between lockstep messages), BENCH_EOM,
+# BENCH_TIMEOUT (seconds per QEMU run).  QEMU, FIRMWARE, UPSTREAM_QEMU,
 # UPSTREAM_FIRMWARE, ACCEL and TMPDIR come from the lab's init.
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -40,6 +50,7 @@ BENCH_WARMUP=20
 BENCH_GAP=5000
 BENCH_HOLD=1000
 BENCH_MODES="self cross cross-poll cross-b2b stream"
+BENCH_SIDES="ours upstream ours-u"
 BENCH_EOM=pending
 BENCH_TIMEOUT=300
 if [ -f "$here/bench.conf" ]; then
@@ -50,7 +61,7 @@ image=$here/guest/hvtest.elf
 accel=${ACCEL:-kvm}
 work=${TMPDIR:-/tmp}/bench
 status=0
-COUNTERS="exits signal_exits halt_wakeup irq_injections hypercalls"
+COUNTERS="exits signal_exits halt_wakeup irq_injections hypercalls io_exits"
 KVMDBG=/sys/kernel/debug/kvm
 
 result() {
@@ -58,17 +69,39 @@ result() {
     case $1 in FAIL:*) status=1 ;; esac
 }
 
+# qemu_of SIDE / fw_of SIDE: the binary and firmware of a side
 qemu_of() {
     case $1 in
-    ours) echo "${QEMU:-}" ;;
+    ours|ours-u) echo "${QEMU:-}" ;;
     upstream) echo "${UPSTREAM_QEMU:-}" ;;
     esac
 }
 fw_of() {
     case $1 in
-    ours) echo "${FIRMWARE:-}" ;;
+    ours|ours-u) echo "${FIRMWARE:-}" ;;
     upstream) echo "${UPSTREAM_FIRMWARE:-}" ;;
     esac
+}
+# accel_of SIDE: what -accel gets on that side
+accel_of() {
+    case $1:$accel in
+    ours-u:kvm) echo "kvm,hyperv=user" ;;
+    *) echo "$accel" ;;
+    esac
+}
+
+# rotate K LIST...: LIST rotated left by K places
+rotate() {
+    k=$1
+    shift
+    k=$((k % $#))
+    while [ "$k" -gt 0 ]; do
+        first=$1
+        shift
+        set -- "$@" "$first"
+        k=$((k - 1))
+    done
+    echo "$*"
 }
 
 # counters FILE: L1 KVM's global counters, one "name value" a line
@@ -81,8 +114,8 @@ counters() {
     done
 }
 
-# run WHICH REP MODE: one QEMU with the bench guest; figures and results
-# printed, the VM's counters kept in $work/WHICH-REP-MODE.cnt
+# run SIDE REP MODE: one QEMU with the bench guest; figures and results
+# printed, the VM's counters kept in $work/SIDE-REP-MODE.cnt
 run() {
     which=$1 rep=$2 mode=$3
     tag=$which-$rep-$mode
@@ -92,8 +125,9 @@ run() {
         return
     fi
     : >"$work/$tag.cnt"
+    : >"$work/$tag.out"
     timeout "$BENCH_TIMEOUT" "$q" -L "$(fw_of "$which")" \
-        -accel "$accel" -cpu host,hv-vpindex,hv-synic,hv-time,hv-stimer \
+        -accel "$(accel_of "$which")" -cpu host,hv-vpindex,hv-synic,hv-time,hv-stimer \
         -M pc-i440fx-10.0 -m 128 -smp 2 \
         -display none -nodefaults -no-reboot -serial stdio \
         -device hyperv-testdev -device isa-debug-exit,iobase=0xf4,iosize=4 \
@@ -129,7 +163,7 @@ run() {
     esac
 }
 
-# per_msg WHICH REP MODE: the counters of a mode's run less the baseline's,
+# per_msg SIDE REP MODE: the counters of a mode's run less the baseline's,
 # per message posted, times 1000
 per_msg() {
     msgs=$((BENCH_N + BENCH_WARMUP))
@@ -151,23 +185,21 @@ if [ -d "$KVMDBG" ]; then
 else
     echo "INFO: bench: no $KVMDBG: no KVM counters"
 fi
-echo "INFO: bench: reps=$BENCH_REPS n=$BENCH_N warmup=$BENCH_WARMUP gap=${BENCH_GAP}us modes='$BENCH_MODES' eom=$BENCH_EOM"
+echo "INFO: bench: reps=$BENCH_REPS n=$BENCH_N warmup=$BENCH_WARMUP gap=${BENCH_GAP}us modes='$BENCH_MODES' sides='$BENCH_SIDES' eom=$BENCH_EOM"
 [ -f "$image" ] || result "FAIL: bench/setup (no test guest at $image)"
+[ -n "$BENCH_SIDES" ] || result "FAIL: bench/setup (BENCH_SIDES is empty)"
 
 rep=1
-while [ "$rep" -le "$BENCH_REPS" ] && [ -f "$image" ]; do
-    # mode k of repetition r: ours first when r + k is odd
-    flip=$((rep % 2))
-    run ours "$rep" none
-    run upstream "$rep" none
+while [ "$rep" -le "$BENCH_REPS" ] && [ -f "$image" ] && [ -n "$BENCH_SIDES" ]; do
+    for which in $BENCH_SIDES; do
+        run "$which" "$rep" none
+    done
+    # mode k of repetition r (k from 0): the sides rotated by r - 1 + k
+    turn=$((rep - 1))
     for mode in $BENCH_MODES; do
-        if [ "$flip" = 1 ]; then
-            order="ours upstream"
-            flip=0
-        else
-            order="upstream ours"
-            flip=1
-        fi
+        # shellcheck disable=SC2086 # split the list into arguments
+        order=$(rotate "$turn" $BENCH_SIDES)
+        turn=$((turn + 1))
         for which in $order; do
             run "$which" "$rep" "$mode"
             if [ -s "$work/$which-$rep-none.cnt" ]; then

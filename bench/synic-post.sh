@@ -4,14 +4,23 @@
 # synic-post.sh [options]: benchmark of SynIC message posting, our QEMU
 # against pristine upstream QEMU 10.0.2, in the same run (bench/README.md).
 #
-# It boots the nested lab (tests/nested/run.sh) with both QEMUs and
-# synic-post-lab.sh as the payload, which runs the test guest's suite
-# synic-bench under each, on L1's KVM (the K path), several times,
-# alternating.  From the figures the guest prints it makes a table: per
-# scenario and figure the median over the repetitions for each side, their
-# spread, and the ratio (ours/upstream for throughput, upstream/ours for
-# latency and costs: above 1 means ours is better), as the median of the
-# per-repetition ratios with their range.  Figures, never pass/fail.
+# It boots the nested lab (tests/nested/run.sh) with our QEMU (and
+# upstream's, when it is a side) and synic-post-lab.sh as the payload, which runs the test guest's suite
+# synic-bench on L1's KVM, which has the in-kernel Hyper-V, under each
+# side, several times, in a rotating order.  The sides (--sides):
+#
+#   ours       our QEMU, -accel kvm: the kernel path (KVM emulates Hyper-V,
+#              with our SynIC for the pages and connections)
+#   upstream   upstream 10.0.2, -accel kvm: its kernel path
+#   ours-u     our QEMU, -accel kvm,hyperv=user: the user path (QEMU
+#              emulates Hyper-V; same binary and firmware as ours)
+#
+# From the figures the guest prints it makes a table: per scenario and
+# figure the median over the repetitions for each side, their spread, and
+# the ratios ours:upstream, ours-u:upstream and ours-u:ours (those of the
+# sides that ran).  A ratio A:B is A/B for throughput and B/A for latency
+# and costs, so above 1 means A is better; it is the median of the
+# per-repetition ratios, with their range.  Figures, never pass/fail.
 #
 # Output: the table on the terminal and in BUILD/bench/synic-post.txt; the
 # lab's output in BUILD/bench/synic-post.log (L1's whole console in
@@ -27,7 +36,10 @@
 #                          BUILD/upstream/qemu-system-x86_64, make upstream);
 #                          --upstream-firmware DIR its firmware
 #   --guest-image FILE     the test guest (default: BUILD/tests/guest/hvtest.elf)
-#   --reps N               repetitions per QEMU and scenario (default 5)
+#   --sides "LIST"         the sides to run, in the order of the first
+#                          scenario (default "ours upstream ours-u"); upstream's
+#                          QEMU is only needed when upstream is one of them
+#   --reps N               repetitions per side and scenario (default 5)
 #   --n N                  messages measured per scenario (default 1000)
 #   --modes "LIST"         scenarios (default "self cross cross-poll cross-b2b
 #                          stream")
@@ -38,6 +50,7 @@
 #   --timeout SEC          bound on the whole lab run (default 1800)
 #   --verbose              show L1's console as it comes
 #   --table-from LOG       no lab run: make the table from an earlier log
+#                          (with the sides and scenarios that the log names)
 set -euo pipefail
 
 die() { echo "bench: $*" >&2; exit 2; }
@@ -47,6 +60,7 @@ top=$(cd "$here/.." && pwd)
 build=$top/build
 qemu='' firmware='' up_qemu='' up_firmware='' image=''
 reps=5 n=1000 modes="self cross cross-poll cross-b2b stream" gap=5000 eom=pending
+sides="ours upstream ours-u"
 limit=1800
 verbose=() from_log=''
 
@@ -61,6 +75,7 @@ while [ $# -gt 0 ]; do
     --reps) reps=${2:?--reps needs a number}; shift 2 ;;
     --n) n=${2:?--n needs a number}; shift 2 ;;
     --modes) modes=${2:?--modes needs a list}; shift 2 ;;
+    --sides) sides=${2:?--sides needs a list}; shift 2 ;;
     --gap) gap=${2:?--gap needs microseconds}; shift 2 ;;
     --eom) eom=${2:?--eom needs pending or always}; shift 2 ;;
     --timeout) limit=${2:?--timeout needs seconds}; shift 2 ;;
@@ -80,6 +95,15 @@ case $eom in pending|always) ;; *) die "--eom must be pending or always" ;; esac
 for m in $modes; do
     case $m in self|cross|cross-poll|cross-b2b|stream) ;; *) die "unknown mode '$m'" ;; esac
 done
+seen=' '
+for s in $sides; do
+    case $s in ours|upstream|ours-u) ;; *) die "unknown side '$s' (ours, upstream, ours-u)" ;; esac
+    [[ $seen != *" $s "* ]] || die "side '$s' given twice"
+    seen="$seen$s "
+done
+[ "$seen" != ' ' ] || die "--sides needs at least one side"
+sides=${seen# }
+sides=${sides% }
 
 # host_busy: jiffies all CPUs spent busy; child_ticks: CPU jiffies of
 # this shell's finished children (run.sh and, through it, L0's QEMU)
@@ -104,8 +128,13 @@ if [ -z "$from_log" ]; then
     up_firmware=$(realpath -m "${up_firmware:-$(dirname "$up_qemu")/firmware}")
     image=$(realpath -m "${image:-$build/tests/guest/hvtest.elf}")
     [ -x "$qemu" ] || die "$qemu is missing: make qemu"
-    [ -x "$up_qemu" ] || die "$up_qemu is missing: make upstream"
     [ -f "$image" ] || die "$image is missing: make guest-image"
+    # upstream's QEMU goes into L1 only when it runs
+    upstream=()
+    if [[ " $sides " == *" upstream "* ]]; then
+        [ -x "$up_qemu" ] || die "$up_qemu is missing: make upstream"
+        upstream=(--upstream-qemu "$up_qemu" --upstream-firmware "$up_firmware")
+    fi
 
     # The payload: /payload/synic-post-lab.sh, bench.conf, guest/hvtest.elf
     stage=$out/stage
@@ -117,11 +146,12 @@ if [ -z "$from_log" ]; then
         echo "BENCH_REPS=$reps"
         echo "BENCH_N=$n"
         echo "BENCH_MODES=\"$modes\""
+        echo "BENCH_SIDES=\"$sides\""
         echo "BENCH_GAP=$gap"
         echo "BENCH_EOM=$eom"
     } >"$stage/bench.conf"
 
-    echo "bench: SynIC posting, ours vs upstream 10.0.2: reps=$reps n=$n modes='$modes' gap=${gap}us eom=$eom"
+    echo "bench: SynIC posting, sides '$sides' (ours-u: our QEMU on the user path): reps=$reps n=$n modes='$modes' gap=${gap}us eom=$eom"
     # The machine's other load during the run (the lab's figures depend on
     # it): busy time of all CPUs less what our children used.
     busy0=$(host_busy)
@@ -129,8 +159,7 @@ if [ -z "$from_log" ]; then
     t0=$(date +%s)
     rc=0
     "$top/tests/nested/run.sh" --build "$build" --qemu "$qemu" \
-        --firmware "$firmware" --upstream-qemu "$up_qemu" \
-        --upstream-firmware "$up_firmware" --timeout "$limit" \
+        --firmware "$firmware" "${upstream[@]}" --timeout "$limit" \
         "${verbose[@]}" -- "$stage/synic-post-lab.sh" \
         "$stage/bench.conf" "$stage/guest" 2>&1 | tee "$log" || rc=$?
     [ "$rc" -eq 0 ] || echo "bench: the lab run reported failures (exit $rc); the table lists what came"
@@ -143,8 +172,9 @@ if [ -z "$from_log" ]; then
 fi
 [ -f "$from_log" ] || die "no log $from_log"
 
-# The table.  Input lines: "INFO: BENCH <qemu> <rep> <figure> <value> <unit>"
-# and the PASS:/FAIL: bench/... results.
+# The table.  Input lines: "INFO: BENCH <side> <rep> <figure> <value> <unit>",
+# the settings line "INFO: bench: reps=..." and the PASS:/FAIL: bench/...
+# results.
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 awk -v modes="$modes" -v q="'" -v when="$(date -u '+%Y-%m-%d %H:%M UTC')" \
@@ -165,47 +195,60 @@ function fmt(x) {
     return sprintf("%.2f", x)
 }
 # row MODE FIGURE LABEL UNIT DIR SCALE: DIR is "up" (more is better),
-# "down" (less is better) or "none" (no ratio); values are divided by SCALE
-function row(m, f, label, unit, dir, scale,    key, r, o, u, ol, ul, rl,
-             om, um, osp, usp, rm, rr, np) {
+# "down" (less is better) or "none" (no ratio); values are divided by SCALE.
+# One column pair per side (median, spread), one per ratio A:B (median,
+# range: A/B for up, B/A for down), then the repetitions per side.
+function row(m, f, label, unit, dir, scale,    key, r, s, k, v, a, b, any,
+             line, med, sp, rl, rm, rr, cnts) {
     key = m "-" f
-    ol = ""; ul = ""; rl = ""; np = 0
-    for (r = 1; r <= maxrep; r++) {
-        o = val["ours", r, key]; u = val["upstream", r, key]
-        if (o != "") ol = ol " " o / scale
-        if (u != "") ul = ul " " u / scale
-        if (o != "" && u != "" && dir != "none") {
-            if (dir == "up" && u > 0) { rl = rl " " o / u; np++ }
-            if (dir == "down" && o > 0) { rl = rl " " u / o; np++ }
+    any = 0
+    for (s = 1; s <= ns; s++) {
+        lst[s] = ""; cnt[s] = 0
+        for (r = 1; r <= maxrep; r++) {
+            v = val[side[s], r, key]
+            if (v == "") continue
+            lst[s] = lst[s] " " v / scale; cnt[s]++; any = 1
         }
     }
-    if (ol == "" && ul == "") return
-    om = ""; osp = "-"; um = ""; usp = "-"; rm = "-"; rr = "-"
-    if (ol != "") {
-        om = median(ol)
-        if (om > 0) osp = sprintf("%.0f%%", 100 * (hi - lo) / om)
+    if (!any) return
+    line = sprintf("%-10s %-22s %-7s", m, label, unit)
+    cnts = ""
+    for (s = 1; s <= ns; s++) {
+        med = ""; sp = "-"
+        if (lst[s] != "") {
+            med = median(lst[s])
+            if (med > 0) sp = sprintf("%.0f%%", 100 * (hi - lo) / med)
+        }
+        line = line sprintf(" %10s %6s", fmt(med), sp)
+        cnts = cnts (s > 1 ? "/" : "") cnt[s]
     }
-    if (ul != "") {
-        um = median(ul)
-        if (um > 0) usp = sprintf("%.0f%%", 100 * (hi - lo) / um)
+    for (k = 1; k <= np; k++) {
+        rl = ""
+        for (r = 1; r <= maxrep && dir != "none"; r++) {
+            a = val[pa[k], r, key]; b = val[pb[k], r, key]
+            if (a == "" || b == "") continue
+            if (dir == "up" && b + 0 > 0) rl = rl " " a / b
+            if (dir == "down" && a + 0 > 0) rl = rl " " b / a
+        }
+        rm = "-"; rr = "-"
+        if (rl != "") {
+            rm = sprintf("%.2f", median(rl))
+            rr = sprintf("%.2f-%.2f", lo, hi)
+        }
+        line = line sprintf(" %11s %10s", rm, rr)
     }
-    if (rl != "") {
-        rm = sprintf("%.2f", median(rl))
-        rr = sprintf("%.2f-%.2f", lo, hi)
-    }
-    if (np == 0) np = split(ol, tmpv, " ")
-    printf "%-10s %-22s %-7s %10s %6s %10s %6s %6s %11s %4d\n", m, label,
-        unit, fmt(om), osp, fmt(um), usp, rm, rr, np
+    printf "%s %8s\n", line, cnts
 }
 $1 == "INFO:" && $2 == "BENCH" && NF >= 6 {
     val[$3, $4, $5] = $6
+    ran[$3] = 1
     if ($4 + 0 > maxrep) maxrep = $4 + 0
     if ($5 == "tsc-khz") khz = $6
     next
 }
 /^INFO: bench: reps=/ { sub(/^INFO: bench: /, ""); settings = $0; next }
 /^HOST: other-load / { sub(/^HOST: other-load /, ""); load = $0; next }
-/^FAIL: bench\/[a-z]+\/[0-9]+\/[a-z-]+\/completed/ {
+/^FAIL: bench\/[a-z-]+\/[0-9]+\/[a-z-]+\/completed/ {
     split($2, p, "/")
     runfail[p[2], p[4]]++
 }
@@ -213,21 +256,53 @@ $1 == "INFO:" && $2 == "BENCH" && NF >= 6 {
 /^FAIL: bench\// { fail++; failed = failed "  " $0 "\n"; next }
 /^FAIL: / { fail++; failed = failed "  " $0 "\n"; next }
 END {
-    # the scenarios of the run itself, when the log says which
+    # the scenarios and sides of the run itself, when the log says which;
+    # a log from before ours-u names no sides: those that gave figures
     if (match(settings, "modes=" q "[^" q "]*" q))
         modes = substr(settings, RSTART + 7, RLENGTH - 8)
+    if (match(settings, "sides=" q "[^" q "]*" q)) {
+        split(substr(settings, RSTART + 7, RLENGTH - 8), v, " ")
+        for (i in v) named[v[i]] = 1
+    } else {
+        for (s in ran) named[s] = 1
+    }
+    # the columns in a fixed order, whatever order the sides ran in
+    desc["ours"] = "our QEMU, -accel kvm: kernel path (KVM emulates Hyper-V)"
+    desc["upstream"] = "upstream QEMU 10.0.2, -accel kvm: kernel path"
+    desc["ours-u"] = "our QEMU, -accel kvm,hyperv=user: user path (QEMU emulates Hyper-V)"
+    split("ours upstream ours-u", all, " ")
+    ns = 0
+    for (i = 1; i <= 3; i++)
+        if (all[i] in named) side[++ns] = all[i]
+    # the ratios A:B, of the sides that ran
+    np = 0
+    split("ours:upstream ours-u:upstream ours-u:ours", cand, " ")
+    for (i = 1; i <= 3; i++) {
+        split(cand[i], ab, ":")
+        if ((ab[1] in named) && (ab[2] in named)) {
+            np++; pa[np] = ab[1]; pb[np] = ab[2]
+            plabel[np] = ab[1] ":" (ab[2] == "upstream" ? "up" : ab[2])
+        }
+    }
     print "SynIC message posting: our QEMU vs upstream QEMU 10.0.2, same run"
-    print "nested lab (L1 under TCG, guest on L1 KVM: the K path); " when "; host " host
+    print "nested lab (L1 under TCG, guest on L1 KVM, which has the in-kernel Hyper-V); " when "; host " host
+    for (s = 1; s <= ns; s++) printf "  %-9s %s\n", side[s] ":", desc[side[s]]
     print "settings: " (settings == "" ? "?" : settings) "; guest TSC " (khz == "" ? "?" : khz) " kHz"
     print "other load on the host during the run: " (load == "" ? "?" : load)
-    print "ours/upstream: median over the repetitions; spread: (max-min)/median"
-    print "ratio: median of the per-repetition ratios (range), above 1 = ours better:"
-    print "  throughput ours/upstream; latency and cycles upstream/ours"
+    print "side columns: median over the repetitions; spread: (max-min)/median"
+    if (np > 0) {
+        print "A:B: median of the per-repetition ratios of side A to side B (range),"
+        print "  above 1 = A better: throughput A/B, latency and cycles B/A"
+    }
+    line = ""
+    for (s = 1; s <= ns; s++) line = line (s > 1 ? "/" : "") side[s]
+    print "reps: repetitions that gave the figure, per side (" line ")"
     print "per msg: L1 KVM counters of the run less a set-up-only run, per message"
     print ""
-    printf "%-10s %-22s %-7s %10s %6s %10s %6s %6s %11s %4s\n", "scenario",
-        "figure", "unit", "ours", "spread", "upstream", "spread", "ratio",
-        "range", "reps"
+    line = sprintf("%-10s %-22s %-7s", "scenario", "figure", "unit")
+    for (s = 1; s <= ns; s++) line = line sprintf(" %10s %6s", side[s], "spread")
+    for (k = 1; k <= np; k++) line = line sprintf(" %11s %10s", plabel[k], "range")
+    printf "%s %8s\n", line, "reps"
     nm = split(modes, ms, " ")
     for (i = 1; i <= nm; i++) {
         m = ms[i]
@@ -247,10 +322,16 @@ END {
         row(m, "kvm-halt_wakeup", "halt wake-ups", "per msg", "none", 1000)
         row(m, "kvm-irq_injections", "interrupt injections", "per msg", "none", 1000)
         row(m, "kvm-hypercalls", "hypercalls", "per msg", "none", 1000)
-        if (runfail["ours", m] + runfail["upstream", m] > 0)
-            printf "%-10s %-22s %-7s %10d %6s %10d %6s %6s %11s %4s\n", m,
-                "RUNS FAILED", "runs", runfail["ours", m],
-                "", runfail["upstream", m], "", "-", "-", "-"
+        row(m, "kvm-io_exits", "port I/O exits", "per msg", "none", 1000)
+        nf = 0
+        for (s = 1; s <= ns; s++) nf += runfail[side[s], m]
+        if (nf > 0) {
+            line = sprintf("%-10s %-22s %-7s", m, "RUNS FAILED", "runs")
+            for (s = 1; s <= ns; s++)
+                line = line sprintf(" %10d %6s", runfail[side[s], m], "")
+            for (k = 1; k <= np; k++) line = line sprintf(" %11s %10s", "-", "-")
+            printf "%s %8s\n", line, "-"
+        }
     }
     print ""
     printf "checks: %d passed, %d failed\n", pass, fail

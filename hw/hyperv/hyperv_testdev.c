@@ -24,7 +24,7 @@
 #include "hw/isa/isa.h"
 #include "hw/hyperv/hyperv.h"
 #include "qom/object.h"
-#include "hv-log.h"
+#include "hw/hyperv/hv-log.h"
 #include "trace.h"
 
 #define HV_TESTDEV_PORT 0x3000

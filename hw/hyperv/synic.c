@@ -33,7 +33,7 @@
 #include "exec/memory.h"
 #include "hw/qdev-core.h"
 #include "hw/hyperv/hyperv.h"
-#include "hv-log.h"
+#include "hw/hyperv/hv-log.h"
 #include "trace.h"
 
 #define TYPE_SYNIC "hyperv-synic"
@@ -607,20 +607,43 @@ int hyperv_set_event_flag_handler(uint32_t conn_id, EventNotifier *notifier)
 /* --- hypercalls -------------------------------------------------------- */
 
 /*
+ * Guest RAM is what KVM can reach through its memory slots: device
+ * memory (the local APIC page, say) and holes never are.
+ */
+bool hyperv_is_guest_ram(hwaddr gpa, hwaddr len, bool writable)
+{
+    MemoryRegion *mr;
+    hwaddr xlat, l = len;
+
+    RCU_READ_LOCK_GUARD();
+    mr = address_space_translate(&address_space_memory, gpa, &xlat, &l,
+                                 writable, MEMTXATTRS_UNSPECIFIED);
+    /* A device's RAM (a BAR) is the device's, not the guest's. */
+    return l >= len && memory_region_is_ram(mr) &&
+           !memory_region_is_ram_device(mr) &&
+           !(writable && (mr->readonly || memory_region_is_romd(mr)));
+}
+
+bool hyperv_guest_ram_rw(hwaddr gpa, void *buf, hwaddr len, bool is_write)
+{
+    return hyperv_is_guest_ram(gpa, len, is_write) &&
+           address_space_rw(&address_space_memory, gpa,
+                            MEMTXATTRS_UNSPECIFIED, buf, len,
+                            is_write) == MEMTX_OK;
+}
+
+/*
  * Read a hypercall's input block into @buf.  TLFS 3.6: the block is
  * 8-byte aligned and does not cross a page; an input QEMU cannot read is
  * answered the same way, as KVM does for the calls it handles itself.
  */
 static uint16_t hcall_read_input(uint64_t gpa, void *buf, hwaddr len)
 {
-    MemTxResult res;
-
     if ((gpa & 7) || (gpa & (HV_PAGE_SIZE - 1)) + len > HV_PAGE_SIZE) {
         return HV_STATUS_INVALID_ALIGNMENT;
     }
-    res = address_space_read(&address_space_memory, gpa,
-                             MEMTXATTRS_UNSPECIFIED, buf, len);
-    return res == MEMTX_OK ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_ALIGNMENT;
+    return hyperv_guest_ram_rw(gpa, buf, len, false) ?
+           HV_STATUS_SUCCESS : HV_STATUS_INVALID_ALIGNMENT;
 }
 
 /* Validate HvPostMessage's input, already copied from guest memory. */

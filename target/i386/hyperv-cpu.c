@@ -35,16 +35,38 @@ static const HvFeatureDeps hv_deps[] = {
                                       FEAT(SYNIC) | FEAT(RELAXED) },
 };
 
-/* Property names of the features that appear only as prerequisites. */
+/* The -cpu property of each feature. */
 static const char *const hv_prop_names[] = {
-    [HYPERV_FEAT_RELAXED] = "hv-relaxed",
-    [HYPERV_FEAT_VAPIC]   = "hv-vapic",
-    [HYPERV_FEAT_TIME]    = "hv-time",
-    [HYPERV_FEAT_VPINDEX] = "hv-vpindex",
-    [HYPERV_FEAT_SYNIC]   = "hv-synic",
-    [HYPERV_FEAT_STIMER]  = "hv-stimer",
-    [HYPERV_FEAT_TLBFLUSH] = "hv-tlbflush",
+    [HYPERV_FEAT_RELAXED]         = "hv-relaxed",
+    [HYPERV_FEAT_VAPIC]           = "hv-vapic",
+    [HYPERV_FEAT_TIME]            = "hv-time",
+    [HYPERV_FEAT_CRASH]           = "hv-crash",
+    [HYPERV_FEAT_RESET]           = "hv-reset",
+    [HYPERV_FEAT_VPINDEX]         = "hv-vpindex",
+    [HYPERV_FEAT_RUNTIME]         = "hv-runtime",
+    [HYPERV_FEAT_SYNIC]           = "hv-synic",
+    [HYPERV_FEAT_STIMER]          = "hv-stimer",
+    [HYPERV_FEAT_FREQUENCIES]     = "hv-frequencies",
+    [HYPERV_FEAT_REENLIGHTENMENT] = "hv-reenlightenment",
+    [HYPERV_FEAT_TLBFLUSH]        = "hv-tlbflush",
+    [HYPERV_FEAT_EVMCS]           = "hv-evmcs",
+    [HYPERV_FEAT_IPI]             = "hv-ipi",
+    [HYPERV_FEAT_STIMER_DIRECT]   = "hv-stimer-direct",
+    [HYPERV_FEAT_AVIC]            = "hv-avic",
+    [HYPERV_FEAT_SYNDBG]          = "hv-syndbg",
+    [HYPERV_FEAT_MSR_BITMAP]      = "hv-emsr-bitmap",
+    [HYPERV_FEAT_XMM_INPUT]       = "hv-xmm-input",
+    [HYPERV_FEAT_TLBFLUSH_EXT]    = "hv-tlbflush-ext",
+    [HYPERV_FEAT_TLBFLUSH_DIRECT] = "hv-tlbflush-direct",
 };
+
+const char *x86_hyperv_feat_name(int feat)
+{
+    if (feat < 0 || feat >= ARRAY_SIZE(hv_prop_names) || !hv_prop_names[feat]) {
+        return "hv-?";
+    }
+    return hv_prop_names[feat];
+}
 
 static uint64_t hv_missing(X86CPU *cpu, int feat)
 {
@@ -77,9 +99,10 @@ bool x86_hyperv_check_deps(X86CPU *cpu, Error **errp)
         missing = hv_missing(cpu, feat);
         if (missing) {
             error_setg(errp, "Hyper-V feature %s requires %s",
-                       hv_deps[feat].prop, hv_prop_names[ctz64(missing)]);
+                       hv_deps[feat].prop,
+                       x86_hyperv_feat_name(ctz64(missing)));
             error_append_hint(errp, "Add %s=on to -cpu.\n",
-                              hv_prop_names[ctz64(missing)]);
+                              x86_hyperv_feat_name(ctz64(missing)));
             return false;
         }
     }

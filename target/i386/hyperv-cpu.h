@@ -17,4 +17,7 @@
  */
 bool x86_hyperv_check_deps(X86CPU *cpu, Error **errp);
 
+/* The -cpu property of HYPERV_FEAT_* @feat, e.g. "hv-synic". */
+const char *x86_hyperv_feat_name(int feat);
+
 #endif

@@ -42,6 +42,7 @@ GUEST_LDFLAGS := -m64 -nostdlib -static -no-pie -Wl,--build-id=none \
 	-Wl,-T,$(GUEST_SRC)/guest.ld
 
 GUEST_SRCS := $(sort $(wildcard $(GUEST_SRC)/*.S $(GUEST_SRC)/*.c \
+	$(GUEST_SRC)/lib/*.S \
 	$(GUEST_SRC)/lib/*.c $(GUEST_SRC)/suites/*.c))
 GUEST_OBJS := $(patsubst $(GUEST_SRC)/%,$(GUEST_OUT)/obj/%.o,$(GUEST_SRCS))
 

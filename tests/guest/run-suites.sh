@@ -5,10 +5,12 @@
 #
 #   run-suites.sh QEMU FIRMWARE_DIR ACCEL IMAGE [CASE-FILTER]
 #
-# ACCEL is tcg or kvm.  With kvm the cases tagged kvm-k run when HV_LAB=1
-# (the nested lab, whose KVM emulates Hyper-V), else those tagged
-# kvm-host (a KVM without Hyper-V).  CASE-FILTER is a shell pattern on
-# case names.  GUEST_RUN_TAGS (space-separated) names further tags to run,
+# ACCEL is tcg, kvm or kvm-u.  With kvm the cases tagged kvm-k run when
+# HV_LAB=1 (the nested lab, whose KVM emulates Hyper-V), else those tagged
+# kvm-host (a KVM without Hyper-V).  kvm-u forces the user path (QEMU's
+# own Hyper-V emulation, -accel kvm,hyperv=user) on a KVM that has the
+# kernel path, i.e. in the lab (HV_LAB=1 implied), and runs the cases
+# tagged kvm-u.  CASE-FILTER is a shell pattern on case names.  GUEST_RUN_TAGS (space-separated) names further tags to run,
 # for cases kept out of the default set under a tag of their own; their
 # results are still named after the accelerator's tag.  Output, one line each:
 #
@@ -31,42 +33,67 @@ CASE_TIMEOUT=${GUEST_CASE_TIMEOUT:-600}
 
 # name | tags | QEMU options | guest command line
 # @CPU@ is the accelerator's default CPU model; "cpus=N" is added from
-# -smp, "accel=" and "quirks=" from the accelerator.
+# -smp, "accel=", "quirks=" and (tcg, kvm-host, kvm-u) "hv-u=1" from the
+# accelerator.
 CASES='
 selftest-smp1  | tcg kvm-host kvm-k | -cpu @CPU@ -smp 1 | suite=selftest
 selftest-smp4  | tcg kvm-host kvm-k | -cpu @CPU@ -smp 4 | suite=selftest
 selftest-x2apic| tcg kvm-host kvm-k | -cpu @CPU@ -smp 4 | suite=selftest x2apic=1
+# The user path (QEMU itself emulates Hyper-V) runs under tcg, on the
+# KVM of the host, which lacks Hyper-V (kvm-host: hyperv=auto picks it), and
+# forced on the KVM of the lab (kvm-u).
+# hv-vapic is kernel-path only: the user path refuses it.
 hyperv-cpuid   | kvm-k | -cpu host,hv-vpindex,hv-synic,hv-time,hv-relaxed,hv-vapic,hv-runtime -smp 2 | suite=hyperv-cpuid hv=vpindex,synic,time,relaxed,vapic,runtime hv-strict=1
-hyperv-cpuid-legacy | kvm-k | -cpu kvm64,hv_vpindex,hv_synic,hv_time,hv_stimer -smp 2 | suite=hyperv-cpuid hv=vpindex,synic,time,stimer hv-strict=1
-# SynIC acceptance tests, with the command lines kvm-unit-tests uses
-synic-msr      | kvm-k | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-msr
-synic-msr-legacy | kvm-k | -cpu kvm64,hv_vpindex,hv_synic,hv_time,hv_stimer -device hyperv-testdev -smp 2 | suite=synic-msr
-synic-sint     | kvm-k | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-sint
-synic-sint-churn | kvm-k | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-sint churn=5000
-synic-sint-legacy | kvm-k | -cpu kvm64,hv_vpindex,hv_synic,hv_time,hv_stimer -device hyperv-testdev -smp 2 | suite=synic-sint
-synic-sint-x2apic | kvm-k | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-sint x2apic=1
-synic-conn     | kvm-k | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-conn
-synic-conn-legacy | kvm-k | -cpu kvm64,hv_vpindex,hv_synic,hv_time,hv_stimer -device hyperv-testdev -smp 2 | suite=synic-conn
-synic-hcall    | kvm-k | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-hcall
-synic-malicious | kvm-k | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-malicious
-synic-reset    | kvm-k | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-reset
+hyperv-cpuid-legacy | kvm-k kvm-u kvm-host tcg | -cpu kvm64,hv_vpindex,hv_synic,hv_time,hv_stimer -smp 2 | suite=hyperv-cpuid hv=vpindex,synic,time,stimer hv-strict=1
+hyperv-cpuid-u | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-relaxed,hv-vpindex,hv-runtime,hv-time,hv-crash,hv-reset,hv-frequencies,hv-synic,hv-stimer,hv-stimer-direct,hv-spinlocks=0x1fff -smp 2 | suite=hyperv-cpuid hv=relaxed,vpindex,runtime,time,crash,reset,frequencies,synic,stimer,stimer-direct hv-strict=1 kvm-sig=1 spinlocks=0x1fff
+hyperv-cpuid-kvm-off | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-relaxed,hv-vpindex,hv-time,kvm=off -smp 2 | suite=hyperv-cpuid hv=relaxed,vpindex,time hv-strict=1 kvm-sig=0
+hyperv-cpuid-passthrough | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-passthrough -smp 2 | suite=hyperv-cpuid hv=relaxed,time,crash,reset,vpindex,runtime,synic,stimer,stimer-direct,frequencies kvm-sig=1 passthrough=1
+# Every Hyper-V MSR; hv-enforce-cpuid makes KVM refuse the MSRs of the
+# features that are off, as the user path always does.
+hyperv-msr     | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-relaxed,hv-vpindex,hv-runtime,hv-time,hv-reset,hv-crash,hv-frequencies,hv-synic,hv-stimer,hv-stimer-direct,hv-enforce-cpuid -smp 2 | suite=hyperv-msr hv=relaxed,vpindex,runtime,time,reset,crash,frequencies,synic,stimer,stimer-direct
+hyperv-msr-nodirect | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-vpindex,hv-time,hv-synic,hv-stimer,hv-enforce-cpuid -smp 2 | suite=hyperv-msr hv=vpindex,time,synic,stimer
+hyperv-msr-off | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-relaxed,hv-enforce-cpuid -smp 2 | suite=hyperv-msr hv=relaxed
+hyperv-hcall   | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-vpindex,hv-synic,hv-time -device hyperv-testdev -smp 2 | suite=hyperv-hcall
+hyperv-stimer  | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer -smp 2 | suite=hyperv-stimer
+hyperv-stimer-direct | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-stimer-direct -smp 2 | suite=hyperv-stimer direct=1
+hyperv-clock   | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-vpindex,hv-time,hv-frequencies -smp 2 | suite=hyperv-clock
+# SynIC acceptance tests, with the command lines kvm-unit-tests uses.
+# synic-sint checks auto-EOI where the hypervisor offers it; the user path
+# on KVM recommends against it (the local APIC is in the kernel), and the
+# suite then programs no SINT with AutoEOI.
+synic-msr      | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-msr
+# The command line that aborts QEMU 10.0.2 on a KVM without Hyper-V.
+synic-msr-qemu64 | kvm-k kvm-u kvm-host tcg | -cpu qemu64,hv-vpindex,hv-synic -device hyperv-testdev -smp 2 | suite=synic-msr
+synic-msr-legacy | kvm-k kvm-u kvm-host tcg | -cpu kvm64,hv_vpindex,hv_synic,hv_time,hv_stimer -device hyperv-testdev -smp 2 | suite=synic-msr
+synic-sint     | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-sint
+synic-sint-churn | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-sint churn=5000
+synic-sint-legacy | kvm-k kvm-u kvm-host tcg | -cpu kvm64,hv_vpindex,hv_synic,hv_time,hv_stimer -device hyperv-testdev -smp 2 | suite=synic-sint
+synic-sint-x2apic | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-sint x2apic=1
+synic-conn     | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-conn
+synic-conn-legacy | kvm-k kvm-u kvm-host tcg | -cpu kvm64,hv_vpindex,hv_synic,hv_time,hv_stimer -device hyperv-testdev -smp 2 | suite=synic-conn
+synic-hcall    | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-hcall
+synic-malicious | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-malicious
+synic-reset    | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-reset
 # The synic-defects groups check what the SynIC and hyperv-testdev of
 # QEMU 10.0.2 got wrong (wrong statuses, aborts, a NULL dereference,
 # out-of-bounds writes); each is a regression test for our replacement.
 # One QEMU per group, so that one failure cannot hide the others.
 # No apostrophes in this table: it is one quoted string.
-synic-defects-status | kvm-k      | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=status
-synic-defects-vp | kvm-k      | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=vp
-synic-defects-simp-off | kvm-k      | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=simp-off
-synic-defects-simp-far | kvm-k      | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=simp-far
-synic-defects-siefp-off | kvm-k      | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=siefp-off
-synic-defects-sint16 | kvm-k      | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=sint16
-synic-defects-payload240 | kvm-k      | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=payload240
-synic-defects-missing | kvm-k      | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=missing
-synic-defects-dup | kvm-k      | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=dup
-synic-defects-race | kvm-k      | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=race
-synic-defects-stream | kvm-k      | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=stream
-synic-defects-reset | kvm-k      | -cpu host,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-reset live=1
+synic-defects-status | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=status
+synic-defects-vp | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=vp
+synic-defects-simp-off | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=simp-off
+synic-defects-simp-far | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=simp-far
+synic-defects-siefp-off | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=siefp-off
+synic-defects-sint16 | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=sint16
+synic-defects-payload240 | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=payload240
+synic-defects-missing | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=missing
+synic-defects-dup | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=dup
+# Not kvm-u yet: in the lab, vCPU 1 of this case twice stopped answering
+# on the forced user path (once the VM reset); it passes under TCG, on
+# the KVM of the host and on the kernel path.  Under investigation.
+synic-defects-race | kvm-k kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=race
+synic-defects-stream | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=stream
+synic-defects-reset | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-reset live=1
 '
 
 die() {
@@ -76,7 +103,7 @@ die() {
 
 usage() {
     echo "usage: run-suites.sh QEMU FIRMWARE_DIR ACCEL IMAGE [CASE-FILTER]" >&2
-    echo "  ACCEL: tcg or kvm (kvm-k cases when HV_LAB=1, else kvm-host)" >&2
+    echo "  ACCEL: tcg, kvm (kvm-k cases when HV_LAB=1, else kvm-host) or kvm-u" >&2
     exit 2
 }
 
@@ -94,18 +121,25 @@ FILTER=${5:-*}
 [ -r "$IMAGE" ] || die "guest image '$IMAGE' is missing (build it with tests/guest/guest.mk)"
 
 # Known platform deficiencies the guest is told about (README.md, quirks).
+# ACCEL_OPT is what -accel gets; HV_U=1 where Hyper-V, if any, is QEMU's
+# own (the user path): the guest gets hv-u=1 for its stricter checks.
+HV_U=0
 case $ACCEL in
 tcg)
-    TAG=tcg CPU=max QUIRKS=msr-no-gp ;;
+    TAG=tcg CPU=max QUIRKS=msr-no-gp ACCEL_OPT=tcg HV_U=1 ;;
 kvm)
     [ -c /dev/kvm ] || die "accelerator kvm: /dev/kvm does not exist"
+    ACCEL_OPT=kvm
     if [ "${HV_LAB:-0}" = 1 ]; then
         TAG=kvm-k CPU=host QUIRKS=
     else
-        TAG=kvm-host CPU=host QUIRKS=apic-isr-hidden
+        TAG=kvm-host CPU=host QUIRKS=apic-isr-hidden HV_U=1
     fi ;;
+kvm-u)
+    [ -c /dev/kvm ] || die "accelerator kvm-u: /dev/kvm does not exist"
+    TAG=kvm-u CPU=host QUIRKS='' ACCEL_OPT=kvm,hyperv=user HV_U=1 ;;
 *)
-    die "unknown accelerator '$ACCEL' (tcg or kvm)" ;;
+    die "unknown accelerator '$ACCEL' (tcg, kvm or kvm-u)" ;;
 esac
 
 # busybox before 1.30 spells it "timeout -t SECONDS"
@@ -221,14 +255,15 @@ run_case() {
     err=$TMP/$name.stderr
     cpus=$(smp_count "$opts")
     cmdline="$cmdline cpus=$cpus accel=$TAG${QUIRKS:+ quirks=$QUIRKS}"
+    [ "$HV_U" = 0 ] || cmdline="$cmdline hv-u=1"
     opts=$(echo "$opts" | sed "s/@CPU@/$CPU/g")
 
-    echo "INFO: guest/$TAG/$name: $(basename "$QEMU") -accel $ACCEL $opts -append '$cmdline'"
+    echo "INFO: guest/$TAG/$name: $(basename "$QEMU") -accel $ACCEL_OPT $opts -append '$cmdline'"
     : >"$log"
     rc=0
     set -f
     # shellcheck disable=SC2086  # $opts holds several options
-    bounded "$CASE_TIMEOUT" "$QEMU" -L "$FIRMWARE" -accel "$ACCEL" -M pc \
+    bounded "$CASE_TIMEOUT" "$QEMU" -L "$FIRMWARE" -accel "$ACCEL_OPT" -M pc \
         -m 256 -display none -nodefaults -serial "file:$log" \
         -device isa-debug-exit,iobase=0xf4,iosize=4 \
         -kernel "$IMAGE" -append "$cmdline" $opts \

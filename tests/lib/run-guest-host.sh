@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # run-guest-host.sh QEMU FIRMWARE IMAGE: the guest-test layer on this host,
-# under TCG and under the host's own KVM.  (The in-kernel Hyper-V cases run
-# in the nested lab.)  The host's KVM is required: without /dev/kvm this
-# fails loudly rather than skipping.
+# under TCG and under the host's own KVM, both on the user path (QEMU's own
+# Hyper-V; the host's KVM has none), and a live migration of the SynIC
+# state under each.  (The in-kernel Hyper-V cases run in the nested lab.)
+# The host's KVM is required: without /dev/kvm this fails loudly rather
+# than skipping.
 set -euo pipefail
 
 qemu=${1:?usage: run-guest-host.sh QEMU FIRMWARE IMAGE}
@@ -12,9 +14,19 @@ fw=${2:?usage}
 image=${3:?usage}
 here=$(cd "$(dirname "$0")/.." && pwd)
 status=0
+
+# migrate ACCEL TAG: ours to ours, results named guest/TAG/migrate/...
+migrate() {
+    QEMU=$qemu FIRMWARE=$fw ACCEL=$1 MIGRATE_IMAGE=$image \
+        MIGRATE_PAIRS=ours:ours MIGRATE_PREFIX=guest/$2/migrate \
+        sh "$here/nested/migrate.sh" | grep -v '^MIG| ' || status=1
+}
+
 "$here/guest/run-suites.sh" "$qemu" "$fw" tcg "$image" || status=1
+migrate tcg tcg
 if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
     "$here/guest/run-suites.sh" "$qemu" "$fw" kvm "$image" || status=1
+    migrate kvm kvm-host
 else
     echo "FAIL: guest/kvm (no usable /dev/kvm on this host: the KVM cases cannot run)"
     status=1

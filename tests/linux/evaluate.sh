@@ -20,19 +20,14 @@ qstatus=${2:-0}
 
 # Who owns what is not checked yet.  When a piece of work lands, its owner
 # moves the checks it makes pass from the PENDING list to ENFORCED.
-OWNER_U="issue 4 (user-space Hyper-V path)"
 OWNER_BUS="the VMBus devices issue"
 case $where in
 tcg)
-    ENFORCED="boot modules-load"
-    PENDING="vmbus-bridge:U hyperv-detected:U hv-clocksource:U stimer-clockevent:U vmbus-version:U hv-modules:U devices-bound:BUS"
-    # Without Hyper-V, hv_vmbus refuses to load (ENODEV) and the modules
-    # that need it cannot follow; that is the state until issue 4 lands.
-    VMBUS_MAY_BE_ABSENT=1 ;;
+    ENFORCED="boot vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent vmbus-version hv-modules"
+    PENDING="devices-bound:BUS" ;;
 kvm)
     ENFORCED="boot vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent vmbus-version"
-    PENDING="devices-bound:BUS"
-    VMBUS_MAY_BE_ABSENT= ;;
+    PENDING="devices-bound:BUS" ;;
 *)
     echo "evaluate.sh: unknown WHERE '$where' (tcg or kvm)" >&2
     exit 2 ;;
@@ -76,8 +71,7 @@ check_boot() {
     now="report complete at guest uptime $(val "done")s"
 }
 
-# Dependency modules must load; so must every wanted one, except that where
-# VMBus may be absent hv_vmbus may fail with ENODEV and take its users along.
+# Dependency modules must load, and so must every wanted one.
 check_modules_load() {
     bad=''
     vmbus=$(val mod.hv_vmbus)
@@ -92,11 +86,6 @@ check_modules_load() {
         case $s in
         ok|builtin|missing) continue ;;
         esac
-        if [ -n "$VMBUS_MAY_BE_ABSENT" ] && [ "$vmbus" = "error: No such device" ]; then
-            case $m:$s in
-            hv_vmbus:*|*:"skipped: needs hv_vmbus") continue ;;
-            esac
-        fi
         bad="$bad $m: $s;"
     done
     if [ -z "$(val modules-wanted)" ]; then
@@ -172,7 +161,6 @@ run() {
             echo "FAIL: linux/$where/$c ($now)"
             fails=$((fails + 1))
         fi ;;
-    U) echo "PENDING: linux/$where/$c (now: $now; owned by $OWNER_U)" ;;
     BUS) echo "PENDING: linux/$where/$c (now: $now; owned by $OWNER_BUS)" ;;
     esac
 }

@@ -8,6 +8,9 @@
 # kvm=off hides the KVM signature in CPUID 0x40000000, so that Linux takes
 # the Hyper-V leaves and picks the Hyper-V platform.
 LINUX_HV_FLAGS=hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-time,hv-synic,hv-stimer,kvm=off
+# Under TCG QEMU emulates Hyper-V itself (the user path), which has no
+# hv-vapic; it has the synthetic timers' direct mode.
+LINUX_HV_FLAGS_U=hv-relaxed,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-time,hv-synic,hv-stimer,hv-stimer-direct,hv-frequencies,hv-reset,hv-crash,kvm=off
 # The guest kernel stays quiet: the report is printed by its init.
 LINUX_APPEND="console=ttyS0 quiet loglevel=3 panic=-1"
 # Devices besides the machine's own: only the VMBus bridge; no NIC, no VGA.

@@ -49,7 +49,7 @@ fi
 work=$build/tests/linux
 # shellcheck source=qemu-args.sh
 . "$here/qemu-args.sh"
-cpu=max,$LINUX_HV_FLAGS
+cpu=max,$LINUX_HV_FLAGS_U
 console=$work/console-tcg.log
 
 # boot DEVICES...: run the guest; sets qstatus.

@@ -11,6 +11,12 @@
 #   --build DIR          build folder (default: <repo>/build)
 #   --guest-dir DIR      the guest tests' runner folder (default: tests/guest)
 #   --guest-image FILE   the test guest (default: BUILD/tests/guest/hvtest.elf)
+#   --guest-filter PAT   only the guest cases whose name matches the shell
+#                        pattern PAT (default: $GUEST_CASE_FILTER, else all)
+#   --guest-accels LIST  run-suites.sh accelerator modes to run in L1, space-
+#                        separated: kvm (the K path) and/or kvm-u (the user
+#                        path forced on L1's KVM); default both
+#   --guest-only         only the guest tests: no migration, no Linux guest
 #   --qemu, --firmware, --upstream-qemu, --upstream-firmware, --smp,
 #   --timeout, --verbose   passed to run.sh.  --upstream-qemu defaults to
 #                        BUILD/upstream/qemu-system-x86_64 (make upstream);
@@ -25,6 +31,9 @@ build=$top/build
 guest_dir=$top/tests/guest
 image=
 up_given=
+guest_filter=${GUEST_CASE_FILTER:-}
+guest_accels='kvm kvm-u'
+guest_only=
 pass=()
 
 while [ $# -gt 0 ]; do
@@ -32,6 +41,9 @@ while [ $# -gt 0 ]; do
     --build) build=${2:?--build needs a folder}; shift 2 ;;
     --guest-dir) guest_dir=${2:?--guest-dir needs a folder}; shift 2 ;;
     --guest-image) image=${2:?--guest-image needs a file}; shift 2 ;;
+    --guest-filter) guest_filter=${2:?--guest-filter needs a pattern}; shift 2 ;;
+    --guest-accels) guest_accels=${2:?--guest-accels needs a list}; shift 2 ;;
+    --guest-only) guest_only=1; shift ;;
     --upstream-qemu) up_given=1; pass+=("$1" "${2:?$1 needs a path}"); shift 2 ;;
     --qemu|--firmware|--upstream-firmware|--smp|--timeout)
         pass+=("$1" "${2:?$1 needs a value}"); shift 2 ;;
@@ -40,8 +52,17 @@ while [ $# -gt 0 ]; do
     esac
 done
 build=$(realpath -m "$build")
+case $guest_filter in
+*"'"*) die "--guest-filter: the pattern must not hold an apostrophe" ;;
+esac
+for a in $guest_accels; do
+    case $a in
+    kvm|kvm-u) ;;
+    *) die "--guest-accels: unknown mode '$a' (kvm or kvm-u)" ;;
+    esac
+done
 image=${image:-$build/tests/guest/hvtest.elf}
-if [ -z "$up_given" ]; then
+if [ -z "$up_given" ] && [ -z "$guest_only" ]; then
     if [ -x "$build/upstream/qemu-system-x86_64" ]; then
         pass+=(--upstream-qemu "$build/upstream/qemu-system-x86_64")
     else
@@ -49,16 +70,28 @@ if [ -z "$up_given" ]; then
     fi
 fi
 
-"$top/tests/linux/build-initramfs.sh" "$build"
-
-# Stage the payload: /payload/lab-check.sh, /payload/guest/, /payload/linux/.
+# Stage the payload: /payload/lab-check.sh, /payload/lab.env (what to
+# run), /payload/guest/, /payload/linux/.
 stage=$build/tests/nested/stage
 rm -rf "$stage"
-mkdir -p "$stage/linux"
-for f in in-lab.sh qemu-args.sh evaluate.sh; do
-    cp "$top/tests/linux/$f" "$stage/linux/"
-done
-cp "$build/tests/linux/vmlinuz" "$build/tests/linux/initrd.gz" "$stage/linux/"
+mkdir -p "$stage"
+{
+    echo "GUEST_CASE_FILTER='${guest_filter:-*}'"
+    echo "GUEST_ACCELS='$guest_accels'"
+    if [ -n "$guest_only" ]; then
+        echo "LAB_PARTS='guest'"
+    else
+        echo "LAB_PARTS='guest migrate linux'"
+    fi
+} >"$stage/lab.env"
+if [ -z "$guest_only" ]; then
+    "$top/tests/linux/build-initramfs.sh" "$build"
+    mkdir -p "$stage/linux"
+    for f in in-lab.sh qemu-args.sh evaluate.sh; do
+        cp "$top/tests/linux/$f" "$stage/linux/"
+    done
+    cp "$build/tests/linux/vmlinuz" "$build/tests/linux/initrd.gz" "$stage/linux/"
+fi
 # Missing guest tests are reported by lab-check.sh as a FAIL, in L1, so
 # that the Linux part still runs; say here what to do about it.
 if [ -f "$guest_dir/run-suites.sh" ] && [ -f "$image" ]; then
@@ -69,6 +102,7 @@ else
     echo "nested: guest tests missing ($guest_dir/run-suites.sh or $image): build them first" >&2
 fi
 
-payload=("$here/lab-check.sh" "$here/migrate.sh" "$stage/linux")
+payload=("$here/lab-check.sh" "$stage/lab.env")
+[ -n "$guest_only" ] || payload+=("$here/migrate.sh" "$stage/linux")
 [ ! -d "$stage/guest" ] || payload+=("$stage/guest")
 exec "$here/run.sh" --build "$build" "${pass[@]}" -- "${payload[@]}"

@@ -1,12 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# migrate.sh: live migration of a VM with SynIC state in flight, on the
-# kernel (K) path, run inside the nested lab's L1 (busybox ash).
+# migrate.sh: live migration of a VM with SynIC state in flight, run
+# inside the nested lab's L1 (busybox ash) on its KVM, or on the host
+# under TCG.
 #
-# For each pair SRC:DST of MIGRATE_PAIRS (default: ours:ours ours:upstream
-# upstream:ours, "ours" being $QEMU and "upstream" $UPSTREAM_QEMU, pristine
-# QEMU 10.0.2) it starts the source with the test guest's suite
+# For each pair SRC:DST of MIGRATE_PAIRS it starts the source with the
+# test guest's suite
 # synic-migrate and the destination with the same options plus
 # -incoming unix:... -S, both with QMP and COM1 on FIFOs (chardev pipe):
 #
@@ -25,15 +25,24 @@
 # raw consoles are printed prefixed "MIG| " (the lab's console log only).
 # Exit status 0 when nothing failed.
 #
+# A side is "ours" ($QEMU; on KVM, Hyper-V as hyperv=auto picks it: the
+# kernel path in the lab), "ours-u" ($QEMU with -accel kvm,hyperv=user:
+# the user path forced) or "upstream" ($UPSTREAM_QEMU, pristine QEMU
+# 10.0.2, kernel path).  The default pairs cover both paths and both
+# directions between them: ours:ours ours:upstream upstream:ours
+# ours-u:ours-u ours:ours-u ours-u:ours.
+#
 # Environment: QEMU, FIRMWARE (the lab's init sets them), UPSTREAM_QEMU,
 # UPSTREAM_FIRMWARE (the same for upstream; a pair that needs them fails
 # without), ACCEL (default kvm), TMPDIR.  MIGRATE_IMAGE is the test guest
 # (default: guest/hvtest.elf beside this script), MIGRATE_TIMEOUT bounds
-# each QEMU (default 300 s).
+# each QEMU (default 300 s), MIGRATE_PREFIX names the results (default
+# nested/migrate).
 
 here=$(cd "$(dirname "$0")" && pwd)
 image=${MIGRATE_IMAGE:-$here/guest/hvtest.elf}
-pairs=${MIGRATE_PAIRS:-ours:ours ours:upstream upstream:ours}
+pairs=${MIGRATE_PAIRS:-ours:ours ours:upstream upstream:ours ours-u:ours-u ours:ours-u ours-u:ours}
+prefix=${MIGRATE_PREFIX:-nested/migrate}
 limit=${MIGRATE_TIMEOUT:-300}
 accel=${ACCEL:-kvm}
 work=${TMPDIR:-/tmp}/migrate
@@ -56,14 +65,21 @@ since() { echo "$(now) $1" | awk '{ printf "%.1f", $1 - $2 }'; }
 # qemu_of WHICH / fw_of WHICH: the binary and firmware of a side
 qemu_of() {
     case $1 in
-    ours) echo "${QEMU:-}" ;;
+    ours|ours-u) echo "${QEMU:-}" ;;
     upstream) echo "${UPSTREAM_QEMU:-}" ;;
     esac
 }
 fw_of() {
     case $1 in
-    ours) echo "${FIRMWARE:-}" ;;
+    ours|ours-u) echo "${FIRMWARE:-}" ;;
     upstream) echo "${UPSTREAM_FIRMWARE:-}" ;;
+    esac
+}
+# accel_of WHICH: what -accel gets on that side
+accel_of() {
+    case $1:$accel in
+    ours-u:kvm) echo "kvm,hyperv=user" ;;
+    *) echo "$accel" ;;
     esac
 }
 
@@ -124,7 +140,8 @@ start() {
         readers="$readers $!"
     done
     timeout "$limit" "$(qemu_of "$which")" -L "$(fw_of "$which")" \
-        -accel "$accel" -cpu "$cpu,$CPU_FLAGS" -M "$MACHINE" -m 128 -smp 2 \
+        -accel "$(accel_of "$which")" -cpu "$cpu,$CPU_FLAGS" -M "$MACHINE" \
+        -m 128 -smp 2 \
         -display none -nodefaults -no-reboot \
         -device hyperv-testdev -device isa-debug-exit,iobase=0xf4,iosize=4 \
         -chardev "pipe,id=ser,path=$d/$side-ser" -serial chardev:ser \
@@ -247,7 +264,7 @@ migrate_steps() {
 
 run_pair() {
     src=$1 dst=$2
-    p=nested/migrate/$src-to-$dst
+    p=$prefix/$src-to-$dst
     d=$work/$src-to-$dst
     readers=
     for w in "$src" "$dst"; do
@@ -294,7 +311,7 @@ run_pair() {
     for f in src.err dst.err src-qmp.log dst-qmp.log; do
         tr -d '\r' <"$d/$f" | sed "s#^#MIG| $p $f: #"
     done
-    echo "INFO: $p took $(since "$t0")s (L1 clock)"
+    echo "INFO: $p took $(since "$t0")s (uptime clock)"
 }
 
 case $accel in
@@ -302,7 +319,7 @@ kvm) cpu=host ;;
 *) cpu=max ;;
 esac
 if [ ! -f "$image" ]; then
-    echo "FAIL: nested/migrate/setup (no test guest at $image)"
+    echo "FAIL: $prefix/setup (no test guest at $image)"
     exit 1
 fi
 mkdir -p "$work"

@@ -169,6 +169,49 @@ static void test_dependency(const void *opaque)
     expect_start_failure(args, c->error);
 }
 
+/*
+ * Without KVM (here: qtest; for guests: TCG) QEMU emulates Hyper-V itself.
+ * The features it does not implement are refused at start-up, never
+ * ignored.  This used to start and ignore every hv-* option.
+ */
+#define NOT_ON_USER_PATH " is not available when QEMU emulates Hyper-V itself"
+
+static const DepCase user_path_refusals[] = {
+    { "vapic", "qemu64,hv-vapic", "hv-vapic" NOT_ON_USER_PATH },
+    { "ipi", "qemu64,hv-vpindex,hv-ipi", "hv-ipi" NOT_ON_USER_PATH },
+    { "tlbflush", "qemu64,hv-vpindex,hv-tlbflush",
+      "hv-tlbflush" NOT_ON_USER_PATH },
+    { "reenlightenment", "qemu64,hv-reenlightenment",
+      "hv-reenlightenment" NOT_ON_USER_PATH },
+    { "syndbg", "qemu64,hv-relaxed,hv-vpindex,hv-synic,hv-syndbg",
+      "hv-syndbg" NOT_ON_USER_PATH },
+    { "xmm-input", "qemu64,hv-xmm-input", "hv-xmm-input" NOT_ON_USER_PATH },
+};
+
+/* hv-passthrough on the user path: every feature the path implements. */
+static void test_user_path_passthrough(void)
+{
+    static const char *const on[] = {
+        "hv-relaxed", "hv-vpindex", "hv-runtime", "hv-time", "hv-crash",
+        "hv-reset", "hv-synic", "hv-stimer", "hv-stimer-direct",
+        "hv-frequencies",
+    };
+    static const char *const off[] = {
+        "hv-vapic", "hv-ipi", "hv-tlbflush", "hv-evmcs", "hv-syndbg",
+    };
+    QTestState *qts = qtest_init("-machine pc -cpu qemu64,hv-passthrough");
+    g_autofree char *path = first_cpu_path(qts);
+    int i;
+
+    for (i = 0; i < ARRAY_SIZE(on); i++) {
+        g_assert_true(cpu_prop_bool(qts, path, on[i]));
+    }
+    for (i = 0; i < ARRAY_SIZE(off); i++) {
+        g_assert_false(cpu_prop_bool(qts, path, off[i]));
+    }
+    qtest_quit(qts);
+}
+
 /* Machine types before 3.1 allowed a SynIC without VP indices. */
 static void test_synic_kvm_only(void)
 {
@@ -251,6 +294,15 @@ int main(int argc, char **argv)
         qtest_add_data_func(name, &dep_cases[i], test_dependency);
     }
     qtest_add_func("/hyperv/cpu/deps/synic-kvm-only", test_synic_kvm_only);
+    for (i = 0; i < ARRAY_SIZE(user_path_refusals); i++) {
+        g_autofree char *name =
+            g_strdup_printf("/hyperv/cpu/user-path/refuses-%s",
+                            user_path_refusals[i].name);
+
+        qtest_add_data_func(name, &user_path_refusals[i], test_dependency);
+    }
+    qtest_add_func("/hyperv/cpu/user-path/passthrough",
+                   test_user_path_passthrough);
     qtest_add_func("/hyperv/vmbus-bridge/needs-synic",
                    test_vmbus_bridge_needs_synic);
     qtest_add_func("/hyperv/testdev/qom", test_testdev_qom);

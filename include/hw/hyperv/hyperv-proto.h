@@ -19,6 +19,7 @@ enum {
     HV_STATUS_INVALID_HYPERCALL_INPUT = 0x0003,
     HV_STATUS_INVALID_ALIGNMENT = 0x0004,
     HV_STATUS_INVALID_PARAMETER = 0x0005,
+    HV_STATUS_ACCESS_DENIED = 0x0006,
     HV_STATUS_INSUFFICIENT_MEMORY = 0x000b,
     HV_STATUS_INVALID_PORT_ID = 0x0011,
     HV_STATUS_INVALID_CONNECTION_ID = 0x0012,
@@ -27,8 +28,9 @@ enum {
     HV_STATUS_NO_DATA = 0x001b,
 };
 
-/* Hypercall call codes handled by QEMU rather than by KVM. */
+/* Hypercall call codes handled by QEMU (on the user path, all of them). */
 enum {
+    HV_NOTIFY_LONG_SPIN_WAIT = 0x0008,
     HV_POST_MESSAGE = 0x005c,
     HV_SIGNAL_EVENT = 0x005d,
     HV_POST_DEBUG_DATA = 0x0069,
@@ -38,6 +40,19 @@ enum {
 
 /* Bit 16 of the hypercall input value: parameters passed in registers. */
 #define HV_HYPERCALL_FAST (1u << 16)
+
+/*
+ * The rest of the hypercall input value (TLFS 3.7): call code in bits
+ * 0-15, variable header size in 17-26, rep count in 32-43, rep start
+ * index in 48-59; bits 27-31, 44-47 and 60-63 are reserved.  The result
+ * value has the status in bits 0-15 and the reps completed in 32-43.
+ */
+#define HV_HYPERCALL_CODE_MASK      0xffffull
+#define HV_HYPERCALL_VARHEAD_MASK   (0x3ffull << 17)
+#define HV_HYPERCALL_REP_COUNT_MASK (0xfffull << 32)
+#define HV_HYPERCALL_REP_START_MASK (0xfffull << 48)
+#define HV_HYPERCALL_RSVD_MASK      ((0x1full << 27) | (0xfull << 44) | \
+                                     (0xfull << 60))
 
 /*
  * SynIC geometry: 16 synthetic interrupt sources per virtual processor,
@@ -193,5 +208,70 @@ struct hyperv_retrieve_debug_data_output {
     uint32_t retrieved_count;
     uint32_t remaining_count;
 } QEMU_PACKED;
+
+/*
+ * --- Reference time and synthetic timers (TLFS "Timers") ---------------
+ *
+ * Reference time counts 100 ns units since the partition was created.
+ * All multi-byte fields below are little-endian in guest memory.
+ */
+#define HV_REF_TIME_HZ 10000000ull
+
+/* REFERENCE_TSC MSR: bit 0 enables the page, bits 12-63 are its GPA. */
+#define HV_REFERENCE_TSC_ENABLE         0x1ull
+#define HV_REFERENCE_TSC_RESERVED       0xffeull
+#define HV_REFERENCE_TSC_GPA_MASK       (~0xfffull)
+
+/*
+ * A page with sequence 0 is not valid and tells the guest to read the
+ * TIME_REF_COUNT MSR instead; 0xffffffff was the invalid marker of early
+ * TLFS versions, so a valid sequence is neither.
+ */
+#define HV_REFERENCE_TSC_SEQ_INVALID    0u
+#define HV_REFERENCE_TSC_SEQ_OLD_INVALID 0xffffffffu
+
+/*
+ * The reference TSC page (HV_REFERENCE_TSC_PAGE):
+ *   reference time = ((guest TSC * tsc_scale) >> 64) + tsc_offset
+ */
+struct hyperv_reference_tsc_page {
+    uint32_t tsc_sequence;
+    uint32_t _reserved1;
+    uint64_t tsc_scale;
+    int64_t tsc_offset;
+    uint64_t _reserved2[509];
+};
+QEMU_BUILD_BUG_ON(sizeof(struct hyperv_reference_tsc_page) != HV_PAGE_SIZE);
+QEMU_BUILD_BUG_ON(offsetof(struct hyperv_reference_tsc_page, tsc_scale) != 8);
+QEMU_BUILD_BUG_ON(offsetof(struct hyperv_reference_tsc_page, tsc_offset) != 16);
+
+/* STIMERx_CONFIG (HV_X64_MSR_STIMER_CONFIG_CONTENTS). */
+#define HV_STIMER_ENABLE                (1ull << 0)
+#define HV_STIMER_PERIODIC              (1ull << 1)
+#define HV_STIMER_LAZY                  (1ull << 2)
+#define HV_STIMER_AUTO_ENABLE           (1ull << 3)
+#define HV_STIMER_VECTOR_SHIFT          4
+#define HV_STIMER_VECTOR_MASK           (0xffull << HV_STIMER_VECTOR_SHIFT)
+#define HV_STIMER_DIRECT_MODE           (1ull << 12)
+#define HV_STIMER_SINT_SHIFT            16
+#define HV_STIMER_SINT_MASK             (0xfull << HV_STIMER_SINT_SHIFT)
+#define HV_STIMER_RESERVED              (~(HV_STIMER_ENABLE | \
+                                           HV_STIMER_PERIODIC | \
+                                           HV_STIMER_LAZY | \
+                                           HV_STIMER_AUTO_ENABLE | \
+                                           HV_STIMER_VECTOR_MASK | \
+                                           HV_STIMER_DIRECT_MODE | \
+                                           HV_STIMER_SINT_MASK))
+
+/* Payload of an HV_MESSAGE_TIMER_EXPIRED message (HV_TIMER_MESSAGE_PAYLOAD). */
+struct hyperv_timer_message_payload {
+    uint32_t timer_index;
+    uint32_t _reserved;
+    uint64_t expiration_time;   /* reference time the timer was due */
+    uint64_t delivery_time;     /* reference time the message was sent */
+};
+QEMU_BUILD_BUG_ON(sizeof(struct hyperv_timer_message_payload) != 24);
+QEMU_BUILD_BUG_ON(offsetof(struct hyperv_timer_message_payload,
+                           expiration_time) != 8);
 
 #endif

@@ -77,6 +77,21 @@ int hyperv_set_event_flag_handler(uint32_t conn_id, EventNotifier *notifier);
  */
 uint16_t hyperv_hcall_post_message(uint64_t param, bool fast);
 uint16_t hyperv_hcall_signal_event(uint64_t param, bool fast);
+/*
+ * Every hypercall QEMU answers, by call code: @in and @out are the input
+ * and output GPAs (slow) or values (fast); the debugger's calls exist only
+ * when @syndbg.  BQL held.
+ */
+uint16_t hyperv_hcall(uint16_t code, bool fast, uint64_t in, uint64_t out,
+                      bool syndbg);
+
+/*
+ * Whether @len bytes at @gpa are all guest RAM (@writable: writable RAM),
+ * and copy between @buf and such RAM: false, with nothing copied, when
+ * any of it is not.  Any thread.
+ */
+bool hyperv_is_guest_ram(hwaddr gpa, hwaddr len, bool writable);
+bool hyperv_guest_ram_rw(hwaddr gpa, void *buf, hwaddr len, bool is_write);
 
 /* QEMU numbers Hyper-V virtual processors by CPU index. */
 static inline uint32_t hyperv_vp_index(CPUState *cs)
@@ -161,7 +176,7 @@ typedef struct HvSynDbgMsg {
             uint32_t pending_count;
             bool is_raw;        /* from the hypercall, not the MSRs */
         } send;
-        /* RECV: up to count bytes to buf_gpa; the device sets retrieved_count */
+        /* RECV: up to count bytes to buf_gpa; device sets retrieved_count */
         struct {
             uint64_t buf_gpa;
             uint32_t count;

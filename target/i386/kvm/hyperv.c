@@ -15,7 +15,10 @@
 #include "qemu/log.h"
 #include "qemu/main-loop.h"
 #include "qapi/error.h"
+#include "hw/i386/apic-msidef.h"
+#include "hw/pci/msi.h"
 #include "hyperv.h"
+#include "hyperv-u.h"
 #include "hw/hyperv/hyperv.h"
 #include "hyperv-proto.h"
 #include "trace.h"
@@ -180,28 +183,15 @@ static int kvm_hv_synic_exit(X86CPU *cpu, struct kvm_hyperv_exit *hv)
     return EXCP_INTERRUPT;
 }
 
-static uint16_t kvm_hv_hcall(struct kvm_hyperv_exit *exit)
+static uint16_t kvm_hv_hcall(X86CPU *cpu, struct kvm_hyperv_exit *exit)
 {
-    uint16_t code = exit->u.hcall.input & 0xffff;
+    uint16_t code = exit->u.hcall.input & HV_HYPERCALL_CODE_MASK;
     bool fast = exit->u.hcall.input & HV_HYPERCALL_FAST;
-    uint64_t in = exit->u.hcall.params[0];
-    uint64_t out = exit->u.hcall.params[1];
 
-    trace_kvm_hv_hcall(code, fast, in);
-    switch (code) {
-    case HV_POST_MESSAGE:
-        return hyperv_hcall_post_message(in, fast);
-    case HV_SIGNAL_EVENT:
-        return hyperv_hcall_signal_event(in, fast);
-    case HV_POST_DEBUG_DATA:
-        return hyperv_hcall_post_dbg_data(in, out, fast);
-    case HV_RETRIEVE_DEBUG_DATA:
-        return hyperv_hcall_retreive_dbg_data(in, out, fast);
-    case HV_RESET_DEBUG_SESSION:
-        return hyperv_hcall_reset_dbg_session(out);
-    default:
-        return HV_STATUS_INVALID_HYPERCALL_CODE;
-    }
+    trace_kvm_hv_hcall(code, fast, exit->u.hcall.params[0]);
+    return hyperv_hcall(code, fast, exit->u.hcall.params[0],
+                        exit->u.hcall.params[1],
+                        hyperv_feat_enabled(cpu, HYPERV_FEAT_SYNDBG));
 }
 
 /* A write to SYNDBG_CONTROL with SEND or RECV starts a transfer. */
@@ -248,7 +238,7 @@ int kvm_hv_handle_exit(X86CPU *cpu, struct kvm_hyperv_exit *exit)
     case KVM_EXIT_HYPERV_HCALL:
         /* Connection handlers and the debugger run with the BQL held. */
         bql_lock();
-        exit->u.hcall.result = kvm_hv_hcall(exit);
+        exit->u.hcall.result = kvm_hv_hcall(cpu, exit);
         bql_unlock();
         return 0;
     case KVM_EXIT_HYPERV_SYNDBG: {
@@ -262,4 +252,203 @@ int kvm_hv_handle_exit(X86CPU *cpu, struct kvm_hyperv_exit *exit)
     default:
         return -1;
     }
+}
+
+/* --- the user path on KVM (target/i386/hyperv-u.c) ---------------------- */
+
+/* -accel kvm,hyperv=...: who emulates Hyper-V for the hv-* options. */
+typedef enum KvmHvPath {
+    KVM_HV_PATH_AUTO,
+    KVM_HV_PATH_KERNEL,
+    KVM_HV_PATH_USER,
+} KvmHvPath;
+
+static const char *const kvm_hv_path_names[] = {
+    [KVM_HV_PATH_AUTO] = "auto",
+    [KVM_HV_PATH_KERNEL] = "kernel",
+    [KVM_HV_PATH_USER] = "user",
+};
+
+static KvmHvPath kvm_hv_path;
+
+static char *kvm_hv_get_path(Object *obj, Error **errp)
+{
+    return g_strdup(kvm_hv_path_names[kvm_hv_path]);
+}
+
+static void kvm_hv_set_path(Object *obj, const char *value, Error **errp)
+{
+    int i;
+
+    for (i = 0; i < ARRAY_SIZE(kvm_hv_path_names); i++) {
+        if (!strcmp(value, kvm_hv_path_names[i])) {
+            kvm_hv_path = i;
+            return;
+        }
+    }
+    error_setg(errp, "invalid value '%s' for hyperv: auto, kernel or user",
+               value);
+}
+
+void kvm_hv_accel_class_init(ObjectClass *oc)
+{
+    object_class_property_add_str(oc, "hyperv", kvm_hv_get_path,
+                                  kvm_hv_set_path);
+    object_class_property_set_description(oc, "hyperv",
+        "Who emulates Hyper-V for the hv-* CPU options: kernel (KVM), "
+        "user (QEMU), or auto (kernel when KVM has "
+        "KVM_CAP_HYPERV_SYNIC2, else user)");
+}
+
+/*
+ * SINTs of the user path: an MSI route per SINT to the vCPU's APIC, and
+ * the poster's eventfd bound to it, so that the kernel raises the SINT
+ * without QEMU's main loop or the BQL.
+ */
+static int kvm_hv_u_route_add(void)
+{
+    KVMRouteChange c;
+    int route;
+
+    if (!kvm_irqfds_enabled() || !kvm_msi_via_irqfd_enabled() ||
+        !kvm_gsi_routing_enabled()) {
+        return -ENOSYS;
+    }
+    c = kvm_irqchip_begin_route_changes(kvm_state);
+    route = kvm_irqchip_add_msi_route(&c, 0, NULL);
+    if (route >= 0) {
+        kvm_irqchip_commit_route_changes(&c);
+    }
+    return route;
+}
+
+static int kvm_hv_u_route_set(int route, uint32_t apic_id, uint8_t vector)
+{
+    MSIMessage msg = {
+        .address = APIC_DEFAULT_ADDRESS |
+                   ((uint64_t)(apic_id & 0xff) << MSI_ADDR_DEST_ID_SHIFT),
+        .data = vector,
+    };
+    int ret = kvm_irqchip_update_msi_route(kvm_state, route, msg, NULL);
+
+    if (!ret) {
+        kvm_irqchip_commit_routes(kvm_state);
+    }
+    return ret;
+}
+
+static void kvm_hv_u_route_del(int route)
+{
+    kvm_irqchip_release_virq(kvm_state, route);
+    kvm_irqchip_commit_routes(kvm_state);
+}
+
+static int kvm_hv_u_irqfd(EventNotifier *n, int route, bool on)
+{
+    return on ? kvm_irqchip_add_irqfd_notifier_gsi(kvm_state, n, NULL, route) :
+                kvm_irqchip_remove_irqfd_notifier_gsi(kvm_state, n, route);
+}
+
+static const HvUSintAccel kvm_hv_u_sint_accel = {
+    .route_add = kvm_hv_u_route_add,
+    .route_set = kvm_hv_u_route_set,
+    .route_del = kvm_hv_u_route_del,
+    .irqfd = kvm_hv_u_irqfd,
+};
+
+/*
+ * The hypercall page's trap on KVM: only the general registers and the
+ * segment state travel, two ioctls each way instead of the vCPU's whole
+ * state.  When QEMU's copy of the registers is the current one (dirty),
+ * the generic way through env is right instead.
+ */
+static bool kvm_hv_u_hcall(X86CPU *cpu)
+{
+    CPUState *cs = CPU(cpu);
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    HvUHcallRegs r;
+
+    if (cs->vcpu_dirty || kvm_vcpu_ioctl(cs, KVM_GET_REGS, &regs) < 0 ||
+        kvm_vcpu_ioctl(cs, KVM_GET_SREGS, &sregs) < 0) {
+        return false;
+    }
+    r = (HvUHcallRegs) {
+        .privileged = (sregs.cr0 & CR0_PE_MASK) && !sregs.ss.dpl &&
+                      !(regs.rflags & VM_MASK),
+        .code64 = (sregs.efer & MSR_EFER_LMA) && sregs.cs.l,
+        .rax = regs.rax, .rbx = regs.rbx, .rcx = regs.rcx, .rdx = regs.rdx,
+        .rsi = regs.rsi, .rdi = regs.rdi, .r8 = regs.r8,
+    };
+    x86_hyperv_u_hypercall(cpu, &r);
+    regs.rax = r.rax;
+    regs.rdx = r.rdx;
+    if (kvm_vcpu_ioctl(cs, KVM_SET_REGS, &regs) < 0) {
+        error_report("kvm: cannot return a Hyper-V hypercall's result");
+        abort();
+    }
+    return true;
+}
+
+/*
+ * At VM creation: pick the path for the whole partition.  The user path
+ * traps the Hyper-V MSRs through KVM's MSR filter, so it needs
+ * KVM_CAP_X86_USER_SPACE_MSR and KVM_CAP_X86_MSR_FILTER; without them
+ * "auto" keeps the kernel path (whose checks then refuse what KVM lacks).
+ */
+int kvm_hv_choose_path(KVMState *s, bool *user)
+{
+    bool kernel = kvm_check_extension(s, KVM_CAP_HYPERV_SYNIC2) > 0;
+    bool can_user = kvm_vm_check_extension(s, KVM_CAP_X86_USER_SPACE_MSR) &&
+                    kvm_vm_check_extension(s, KVM_CAP_X86_MSR_FILTER);
+
+    switch (kvm_hv_path) {
+    case KVM_HV_PATH_KERNEL:
+        *user = false;
+        break;
+    case KVM_HV_PATH_USER:
+        if (!can_user) {
+            error_report("kvm: hyperv=user needs KVM_CAP_X86_USER_SPACE_MSR "
+                         "and KVM_CAP_X86_MSR_FILTER, which this KVM lacks");
+            return -ENOTSUP;
+        }
+        *user = true;
+        break;
+    default:
+        *user = !kernel && can_user;
+        break;
+    }
+    x86_hyperv_u_set_kvm(*user);
+    x86_hyperv_u_set_sint_accel(*user ? &kvm_hv_u_sint_accel : NULL);
+    x86_hyperv_u_set_hcall_accel(*user ? kvm_hv_u_hcall : NULL);
+    trace_kvm_hv_path(*user ? "user" : "kernel", kernel);
+    return 0;
+}
+
+/* The MSR filter's exits for 0x40000000-0x400001ff: true, or #GP. */
+bool kvm_hv_u_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
+{
+    return x86_hyperv_u_rdmsr(cpu, msr, val) == HV_MSR_OK;
+}
+
+bool kvm_hv_u_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
+{
+    return x86_hyperv_u_wrmsr(cpu, msr, val) == HV_MSR_OK;
+}
+
+/* The Hyper-V CPUID leaves of the user path, for KVM_SET_CPUID2. */
+int kvm_hv_u_fill_cpuid(X86CPU *cpu, struct kvm_cpuid_entry2 *entries)
+{
+    struct kvm_cpuid_entry2 *c = entries;
+    uint32_t fn, max;
+
+    max = HV_CPUID_VENDOR_AND_MAX_FUNCTIONS;
+    for (fn = HV_CPUID_VENDOR_AND_MAX_FUNCTIONS; fn <= max; fn++, c++) {
+        *c = (struct kvm_cpuid_entry2) { .function = fn };
+        x86_hyperv_u_cpuid(cpu, fn, &c->eax, &c->ebx, &c->ecx, &c->edx);
+        if (fn == HV_CPUID_VENDOR_AND_MAX_FUNCTIONS) {
+            max = MIN(c->eax, HV_CPUID_NESTED_FEATURES);
+        }
+    }
+    return c - entries;
 }

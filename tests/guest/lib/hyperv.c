@@ -14,6 +14,7 @@
 #include "timing.h"
 #include "x86.h"
 
+#define BRACKET_TRIES       50
 #define POST_RETRIES        2000
 #define POST_RETRY_DELAY_US 1000
 
@@ -21,11 +22,27 @@ static void *hypercall_page;
 static struct hv_post_message_input *post_inputs[MAX_CPUS];
 static uint64_t *signal_inputs[MAX_CPUS];
 
-/* The page holds the hypercall instruction KVM patched in, then RET. */
-static bool page_filled(const uint8_t *p)
+#define HCALL_CODE_SCAN     32
+#define X86_RET             0xc3
+
+bool hv_hypercall_page_filled(const uint8_t *p, bool strict)
 {
-    return p[0] == 0x0f && p[1] == 0x01 && (p[2] == 0xc1 || p[2] == 0xd9) &&
-           p[3] == 0xc3;
+    unsigned int i;
+
+    /* vmcall (0f 01 c1) or vmmcall (0f 01 d9), then ret */
+    if (p[0] == 0x0f && p[1] == 0x01 && (p[2] == 0xc1 || p[2] == 0xd9) &&
+        p[3] == X86_RET) {
+        return true;
+    }
+    if (strict || p[0] == 0) {
+        return false;
+    }
+    for (i = 1; i < HCALL_CODE_SCAN; i++) {
+        if (p[i] == X86_RET) {
+            return true;
+        }
+    }
+    return false;
 }
 
 bool hv_hypercall_setup(void)
@@ -44,7 +61,8 @@ bool hv_hypercall_setup(void)
         wrmsr_safe(HV_X64_MSR_HYPERCALL, virt_to_phys(hypercall_page) |
                    HV_HYPERCALL_ENABLE) != NO_FAULT ||
         rdmsr_safe(HV_X64_MSR_HYPERCALL, &v) != NO_FAULT ||
-        !(v & HV_HYPERCALL_ENABLE) || !page_filled(hypercall_page)) {
+        !(v & HV_HYPERCALL_ENABLE) ||
+        !hv_hypercall_page_filled(hypercall_page, false)) {
         free_page(hypercall_page);
         hypercall_page = NULL;
         return false;
@@ -131,4 +149,21 @@ uint16_t hv_signal_event_slow(uint32_t conn, uint16_t flag)
     }
     *in = HV_SIGNAL_EVENT_INPUT(conn, flag);
     return hv_call(HVCALL_SIGNAL_EVENT, virt_to_phys(in), 0) & HV_STATUS_MASK;
+}
+
+void hv_ref_and_tsc(uint64_t *ref, uint64_t *tsc)
+{
+    uint64_t best = UINT64_MAX;
+    unsigned int i;
+
+    for (i = 0; i < BRACKET_TRIES; i++) {
+        uint64_t a = rdtsc(), r = rdmsr(HV_X64_MSR_TIME_REF_COUNT);
+        uint64_t b = rdtsc();
+
+        if (b - a < best) {
+            best = b - a;
+            *ref = r;
+            *tsc = a + (b - a) / 2;
+        }
+    }
 }

@@ -69,6 +69,54 @@
 
 #define HV_X64_MSR_SINT(n)          (HV_X64_MSR_SINT0 + (n))
 
+#define HV_X64_MSR_TSC_FREQUENCY    0x40000022
+#define HV_X64_MSR_APIC_FREQUENCY   0x40000023
+#define HV_X64_MSR_STIMER0_CONFIG   0x400000b0
+#define HV_X64_MSR_STIMER0_COUNT    0x400000b1
+#define HV_X64_MSR_CRASH_P0         0x40000100
+#define HV_X64_MSR_CRASH_CTL        0x40000105
+
+/* Each timer has a CONFIG and a COUNT MSR, in that order (TLFS 12.4) */
+#define HV_X64_MSR_STIMER_CONFIG(n) (HV_X64_MSR_STIMER0_CONFIG + 2 * (n))
+#define HV_X64_MSR_STIMER_COUNT(n)  (HV_X64_MSR_STIMER0_COUNT + 2 * (n))
+#define HV_X64_MSR_CRASH_P(n)       (HV_X64_MSR_CRASH_P0 + (n))
+
+#define HV_STIMER_COUNT             4
+#define HV_CRASH_PARAMS             5
+
+/* STIMERx_CONFIG fields (TLFS 12.4.1) */
+#define HV_STIMER_ENABLE            (UINT64_C(1) << 0)
+#define HV_STIMER_PERIODIC          (UINT64_C(1) << 1)
+#define HV_STIMER_LAZY              (UINT64_C(1) << 2)
+#define HV_STIMER_AUTO_ENABLE       (UINT64_C(1) << 3)
+#define HV_STIMER_APIC_VECTOR(v)    ((uint64_t)(v) << 4)
+#define HV_STIMER_DIRECT_MODE       (UINT64_C(1) << 12)
+#define HV_STIMER_SINTX(s)          ((uint64_t)(s) << 16)
+
+/* HV_X64_MSR_CRASH_CTL: bit 63 asks the host to collect crash data */
+#define HV_CRASH_CTL_CRASH_NOTIFY   (UINT64_C(1) << 63)
+
+/* REFERENCE_TSC: enable bit and the page's GPA in bits 12-63 */
+#define HV_REFERENCE_TSC_ENABLE     (UINT64_C(1) << 0)
+
+/* The reference TSC page (TLFS 12.7.2); ref = (tsc * scale >> 64) + offset */
+struct hv_tsc_page {
+    uint32_t sequence;          /* 0: invalid, use TIME_REF_COUNT */
+    uint32_t reserved1;
+    uint64_t scale;
+    int64_t offset;
+} __attribute__((packed));
+
+/* The synthetic timer message (TLFS 12.4.3) */
+#define HVMSG_TIMER_EXPIRED         0x80000010u
+
+struct hv_timer_message_payload {
+    uint32_t timer_index;
+    uint32_t reserved;
+    uint64_t expiration_time;   /* reference time units (100 ns) */
+    uint64_t delivery_time;
+} __attribute__((packed));
+
 #define HV_HYPERCALL_ENABLE         (UINT64_C(1) << 0)
 #define HV_SYNIC_VERSION            1
 
@@ -180,6 +228,32 @@ static inline uint64_t hv_hypercall(void *page, uint64_t control,
                  : "memory", "rsi", "rdi", "r9", "r10", "r11", "cc");
     return status;
 }
+
+/*
+ * The same call from 32-bit compatibility mode (lib/hcall32.S), with the
+ * TLFS 32-bit convention: EDX:EAX = control, EBX:ECX = input GPA,
+ * EDI:ESI = output GPA, the result in EDX:EAX.  page must lie below
+ * 4 GiB (every page of the guest does).  Not reentrant across vCPUs that
+ * use different pages: the page address is a global.
+ */
+uint64_t hv_hypercall32(void *page, uint64_t control, uint64_t input,
+                        uint64_t output);
+
+/*
+ * Whether a hypercall page holds code: the kernel path writes
+ * vmcall/vmmcall then RET; other hypervisors (QEMU's user path) may trap
+ * differently, so accept any page that is not empty and has a RET among
+ * its first bytes.  strict: the kernel path's exact sequence.
+ */
+bool hv_hypercall_page_filled(const uint8_t *p, bool strict);
+
+/*
+ * TIME_REF_COUNT (which must exist) and the TSC at one moment: the MSR
+ * read is bracketed by two TSC reads and the tightest of several tries
+ * wins, so that a vCPU stalled during one read (the nested lab stalls
+ * for milliseconds) does not skew a rate measured from two samples.
+ */
+void hv_ref_and_tsc(uint64_t *ref, uint64_t *tsc);
 
 /*
  * lib/hyperv.c: the hypercall page (partition-wide, set up once) and the

@@ -346,3 +346,14 @@ bool synic_roundtrip(unsigned int conn, unsigned int sint, uint8_t vector)
     sint_reset(sint);
     return ok;
 }
+
+void synic_conn_pair(const struct synic_conn *msg,
+                     const struct synic_conn *evt)
+{
+    sint_irq_install(msg->vector);
+    sint_irq_install(evt->vector);
+    sint_program(msg->sint, msg->vector, 0);
+    sint_program(evt->sint, evt->vector, 0);
+    hv_testdev_msg_conn_create(msg->conn, 0, msg->sint);
+    hv_testdev_evt_conn_create(evt->conn, 0, evt->sint);
+}

@@ -104,4 +104,18 @@ bool sint_irq_wait(unsigned int cpu, uint8_t vector, unsigned int n,
  */
 bool synic_roundtrip(unsigned int conn, unsigned int sint, uint8_t vector);
 
+/* A hyperv-testdev connection to vCPU 0: its SINT, vector and handler. */
+struct synic_conn {
+    unsigned int conn;
+    unsigned int sint;
+    uint8_t vector;
+};
+
+/*
+ * Route a message connection and an event connection to SINTs of vCPU 0,
+ * with the interrupt recorder on their vectors (no AutoEOI).
+ */
+void synic_conn_pair(const struct synic_conn *msg,
+                     const struct synic_conn *evt);
+
 #endif /* GUEST_SYNIC_H */

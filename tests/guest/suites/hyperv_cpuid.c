@@ -8,6 +8,17 @@
  *                  without the prefix (vpindex,synic,time,...)
  *   hv-strict=1    features of the table below that are not in the list
  *                  must be absent from CPUID
+ *   kvm-sig=0|1    whether QEMU's own leaves follow at 0x40000100 (-cpu
+ *                  kvm=on, the default): 1: "KVMKVMKVM" there, or
+ *                  "TCGTCGTCGTCG" under TCG; 0 (kvm=off): that leaf is
+ *                  empty.  Absent: not checked.
+ *   spinlocks=N    hv-spinlocks=N: 0x40000004.EBX must be N
+ *   passthrough=1  -cpu ...,hv-passthrough: on the kernel path QEMU then
+ *                  copies KVM's own vendor leaf, "Linux KVM Hv"
+ *
+ * 0x40000004.EAX bit 9 (HV_DEPRECATING_AEOI_RECOMMENDED) is required on
+ * the user path under KVM (accel=kvm-u), whose in-kernel local APIC
+ * cannot do auto-EOI (DESIGN.md section 3); elsewhere it is only shown.
  */
 #include <stdint.h>
 
@@ -102,6 +113,76 @@ static struct hv_bits expected_bits(void)
     return e;
 }
 
+/* The 12-byte signature of a hypervisor leaf in EBX, ECX, EDX */
+static void leaf_signature(uint32_t leaf, char sig[13])
+{
+    struct cpuid_regs v = cpuid(leaf);
+    unsigned int i;
+
+    memcpy(sig, &v.b, 4);
+    memcpy(sig + 4, &v.c, 4);
+    memcpy(sig + 8, &v.d, 4);
+    sig[12] = '\0';
+    for (i = 0; i < 12; i++) {
+        if (sig[i] && (sig[i] < ' ' || sig[i] > '~')) {
+            sig[i] = '?';
+        }
+    }
+}
+
+/*
+ * With kvm=on QEMU moves its own leaves (KVM's, or TCG's identification)
+ * behind the Hyper-V ones, to 0x40000100; with kvm=off nothing is there.
+ */
+static void check_second_signature(const char *want)
+{
+    struct cpuid_regs v = cpuid(0x40000100);
+    char sig[13];
+
+    leaf_signature(0x40000100, sig);
+    if (!strcmp(want, "1")) {
+        report(!memcmp(sig, "KVMKVMKVM\0\0\0", 12) ||
+               !strcmp(sig, "TCGTCGTCGTCG"), "cpuid 0x40000100: KVM or TCG "
+               "signature with kvm=on (got '%s', EAX=0x%x)", sig, v.a);
+    } else {
+        report(!v.a && !v.b && !v.c && !v.d, "cpuid 0x40000100: empty with "
+               "kvm=off (0x%x 0x%x 0x%x 0x%x)", v.a, v.b, v.c, v.d);
+    }
+}
+
+static void check_hints(void)
+{
+    struct cpuid_regs h = cpuid(HV_CPUID_RECOMMENDATIONS);
+    const char *accel = opt_get("accel");
+    unsigned long spins;
+
+    if (opt_get("spinlocks")) {
+        report(opt_get_ulong("spinlocks", 0, &spins) && h.b == spins,
+               "cpuid 0x40000004: EBX holds the spinlock retries %s (0x%x)",
+               opt_get("spinlocks"), h.b);
+    }
+    if (accel && !strcmp(accel, "kvm-u")) {
+        report(h.a & HV_DEPRECATING_AEOI_RECOMMENDED, "cpuid 0x40000004: "
+               "auto-EOI deprecated on the user path under KVM (EAX=0x%x)",
+               h.a);
+    } else {
+        report_info("cpuid 0x40000004: EAX=0x%x, auto-EOI %s", h.a,
+                    h.a & HV_DEPRECATING_AEOI_RECOMMENDED ? "deprecated" :
+                    "usable");
+    }
+}
+
+/*
+ * hv-passthrough on the kernel path takes every leaf from
+ * KVM_GET_SUPPORTED_HV_CPUID, vendor included (target/i386/kvm/kvm.c).
+ */
+static bool passthrough_on_kvm(void)
+{
+    const char *pt = opt_get("passthrough"), *accel = opt_get("accel");
+
+    return pt && !strcmp(pt, "1") && accel && !strcmp(accel, "kvm-k");
+}
+
 static void check_signature(void)
 {
     struct cpuid_regs v = cpuid(HV_CPUID_VENDOR_MAX);
@@ -113,7 +194,8 @@ static void check_signature(void)
     memcpy(vendor + 4, &v.c, 4);
     memcpy(vendor + 8, &v.d, 4);
     vendor[12] = '\0';
-    report(!strcmp(vendor, "Microsoft Hv"),
+    report(!strcmp(vendor, "Microsoft Hv") ||
+           (passthrough_on_kvm() && !strcmp(vendor, "Linux KVM Hv")),
            "cpuid 0x40000000: vendor 'Microsoft Hv' (got '%s')", vendor);
     report(v.a >= HV_CPUID_LIMITS && v.a < 0x40000100,
            "cpuid 0x40000000: max leaf 0x%x in [0x40000005, 0x400000ff]",
@@ -243,11 +325,15 @@ static uint64_t read_or_fault(uint32_t msr, int *vector)
     return v;
 }
 
-/* The page holds the hypercall instruction KVM patched in, then RET. */
+/*
+ * KVM patches in vmcall/vmmcall then RET (accel=kvm-k); QEMU's user path
+ * traps another way, so elsewhere any filled page will do.
+ */
 static bool hypercall_page_filled(const uint8_t *p)
 {
-    return p[0] == 0x0f && p[1] == 0x01 && (p[2] == 0xc1 || p[2] == 0xd9) &&
-           p[3] == 0xc3;
+    const char *accel = opt_get("accel");
+
+    return hv_hypercall_page_filled(p, accel && !strcmp(accel, "kvm-k"));
 }
 
 static void check_hypercall_page(uint8_t *page)
@@ -262,7 +348,7 @@ static void check_hypercall_page(uint8_t *page)
            "hypercall: MSR reads back 0x%lx (want 0x%lx)", v,
            gpa | HV_HYPERCALL_ENABLE);
     report(hypercall_page_filled(page),
-           "hypercall: page starts with vmcall/vmmcall; ret "
+           "hypercall: page holds code "
            "(%02x %02x %02x %02x)", page[0], page[1], page[2], page[3]);
     if (!hypercall_page_filled(page)) {
         return;     /* calling into it would run whatever is there */
@@ -358,7 +444,11 @@ static void hyperv_cpuid(void)
     }
     check_list_names();
     check_signature();
+    if (opt_get("kvm-sig")) {
+        check_second_signature(opt_get("kvm-sig"));
+    }
     check_features(strict && !strcmp(strict, "1"));
+    check_hints();
     if (requested("vpindex")) {
         check_vp_index();
     }

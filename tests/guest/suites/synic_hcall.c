@@ -234,12 +234,8 @@ static void synic_hcall(void)
         return;
     }
     slot = synic_slot(0, MSG_SINT);
-    sint_irq_install(MSG_VECTOR);
-    sint_irq_install(EVT_VECTOR);
-    sint_program(MSG_SINT, MSG_VECTOR, 0);
-    sint_program(EVT_SINT, EVT_VECTOR, 0);
-    hv_testdev_msg_conn_create(MSG_CONN, 0, MSG_SINT);
-    hv_testdev_evt_conn_create(EVT_CONN, 0, EVT_SINT);
+    synic_conn_pair(&(struct synic_conn){ MSG_CONN, MSG_SINT, MSG_VECTOR },
+                    &(struct synic_conn){ EVT_CONN, EVT_SINT, EVT_VECTOR });
     sint_irq_clear();
     post_checks();
     signal_checks();

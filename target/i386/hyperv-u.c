@@ -1,0 +1,1125 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Hyper-V emulated by QEMU itself: the user path of DESIGN.md, for TCG and
+ * for a KVM without in-kernel Hyper-V.  This file owns the partition: the
+ * Hyper-V CPUID leaves, the MSRs other than time and timers
+ * (hyperv-u-time.c), the hypercall page and its trap, and the delivery of
+ * SINTs through the local APIC.  Messages, event flags and connections
+ * are the SynIC core's (hw/hyperv/synic.c), shared with the kernel path.
+ *
+ * The MSR state lives in CPUX86State, where the kernel path keeps it too,
+ * so that the migration stream is the same on both paths.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "qemu/main-loop.h"
+#include "qapi/error.h"
+#include "exec/address-spaces.h"
+#include "exec/memory.h"
+#include "hw/core/cpu.h"
+#include "hw/i386/apic.h"
+#include "hw/i386/apic-msidef.h"
+#include "hw/hyperv/hyperv.h"
+#include "system/cpus.h"
+#include "system/hw_accel.h"
+#include "system/kvm.h"
+#include "system/reset.h"
+#include "system/runstate.h"
+#include "system/tcg.h"
+#include "hw/hyperv/hv-log.h"
+#include "hyperv-cpu.h"
+#include "hyperv-u-int.h"
+#include "trace.h"
+
+#define FEAT(f) BIT_ULL(HYPERV_FEAT_##f)
+
+/* What the user path implements; other hv-* features are refused. */
+#define HV_U_FEATURES (FEAT(RELAXED) | FEAT(TIME) | FEAT(CRASH) | \
+                       FEAT(RESET) | FEAT(VPINDEX) | FEAT(RUNTIME) | \
+                       FEAT(SYNIC) | FEAT(STIMER) | FEAT(STIMER_DIRECT) | \
+                       FEAT(FREQUENCIES))
+
+/*
+ * The HYPERCALL MSR: enable, locked, GPA.  Its reserved bits, like those
+ * of SCONTROL, SIMP, SIEFP and the SINTs, are "RsvdP" in the TLFS: the
+ * guest preserves them, so they are kept as written and never fault (as
+ * on KVM, whose behaviour the guest suites check on both paths).
+ */
+#define HV_HYPERCALL_LOCKED     (1ull << 1)
+#define HV_SINT_FIRST_VECTOR    16
+
+/*
+ * Partition-wide MSRs.  The guest writes them on any vCPU; they are kept
+ * here and copied into every vCPU's env, because the migration stream
+ * carries them per vCPU (and an INIT clears a vCPU's env).  BQL.
+ */
+static struct {
+    uint64_t guest_os_id;
+    uint64_t hypercall;
+    uint64_t crash_params[HV_CRASH_PARAMS];
+} hv_part;
+
+static bool hv_u_kvm_user;
+
+void x86_hyperv_u_set_kvm(bool user)
+{
+    hv_u_kvm_user = user;
+}
+
+bool x86_hyperv_u_kvm(void)
+{
+    return kvm_enabled() && hv_u_kvm_user;
+}
+
+bool x86_hyperv_u_enabled(X86CPU *cpu)
+{
+    return cpu->hv_u != NULL;
+}
+
+static bool hv_u_feat(X86CPU *cpu, int feat)
+{
+    return hyperv_feat_enabled(cpu, feat);
+}
+
+/* --- partition-wide MSRs --------------------------------------------- */
+
+static void hv_part_mirror(X86CPU *cpu)
+{
+    CPUX86State *env = &cpu->env;
+
+    env->msr_hv_guest_os_id = hv_part.guest_os_id;
+    env->msr_hv_hypercall = hv_part.hypercall;
+    memcpy(env->msr_hv_crash_params, hv_part.crash_params,
+           sizeof(hv_part.crash_params));
+}
+
+static void hv_part_publish(void)
+{
+    CPUState *cs;
+
+    CPU_FOREACH(cs) {
+        if (X86_CPU(cs)->hv_u) {
+            hv_part_mirror(X86_CPU(cs));
+        }
+    }
+}
+
+/* Run @fn with the BQL, whether or not the caller holds it already. */
+#define WITH_BQL(stmt) do {                         \
+        bool locked_ = bql_locked();                \
+        if (!locked_) {                             \
+            bql_lock();                             \
+        }                                           \
+        stmt;                                       \
+        if (!locked_) {                             \
+            bql_unlock();                           \
+        }                                           \
+    } while (0)
+
+/*
+ * The hypercall page (TLFS 3.13): "out HV_U_HCALL_PORT, eax; ret".  An OUT
+ * exits to QEMU on every accelerator and leaves the registers holding the
+ * hypercall's inputs as the guest set them; the rest of the page stays as
+ * the guest left it.
+ */
+static const uint8_t hv_u_hcall_code[] = { 0xe7, HV_U_HCALL_PORT, 0xc3 };
+
+static bool hv_u_fill_hypercall_page(X86CPU *cpu, hwaddr gpa)
+{
+    uint8_t code[sizeof(hv_u_hcall_code)];
+
+    memcpy(code, hv_u_hcall_code, sizeof(code));
+    if ((cpu->phys_bits < 64 && gpa >> cpu->phys_bits) ||
+        !hyperv_guest_ram_rw(gpa, code, sizeof(code), true)) {
+        trace_hv_u_hypercall_page_bad(gpa);
+        return false;
+    }
+    return true;
+}
+
+static HvMsrResult hv_u_set_hypercall(X86CPU *cpu, uint64_t val)
+{
+    hwaddr gpa = val & TARGET_PAGE_MASK;
+
+    /* Without a guest OS ID the hypercall page stays off (as on KVM). */
+    if (!hv_part.guest_os_id) {
+        return HV_MSR_OK;
+    }
+    /* TLFS 3.13: once locked, the value cannot change. */
+    if (hv_part.hypercall & HV_HYPERCALL_LOCKED) {
+        return val == hv_part.hypercall ? HV_MSR_OK : HV_MSR_GP;
+    }
+    if ((val & HV_HYPERCALL_ENABLE) && !hv_u_fill_hypercall_page(cpu, gpa)) {
+        return HV_MSR_GP;
+    }
+    trace_hv_u_hypercall_page(val);
+    hv_part.hypercall = val;
+    hv_part_publish();
+    return HV_MSR_OK;
+}
+
+static HvMsrResult hv_u_set_guest_os_id(uint64_t val)
+{
+    hv_part.guest_os_id = val;
+    /* A guest OS ID of 0 turns the hypercall page off (TLFS 3.13). */
+    if (!val) {
+        hv_part.hypercall &= ~(uint64_t)HV_HYPERCALL_ENABLE;
+    }
+    hv_part_publish();
+    return HV_MSR_OK;
+}
+
+/* CRASH_CTL with CrashNotify: the guest panicked; P0..P4 say why. */
+static HvMsrResult hv_u_crash(X86CPU *cpu, uint64_t val)
+{
+    if (val & HV_CRASH_CTL_NOTIFY) {
+        trace_hv_u_crash(hv_part.crash_params[0], hv_part.crash_params[1]);
+        qemu_system_guest_panicked(cpu_get_crash_info(CPU(cpu)));
+    }
+    return HV_MSR_OK;
+}
+
+/* --- SINT delivery through the local APIC ------------------------------ */
+
+/*
+ * Raise @vector on @cpu as a fixed, edge-triggered interrupt: an MSI to
+ * its APIC ID, which every accelerator's APIC takes.  BQL held.
+ */
+void hv_u_send_vector(X86CPU *cpu, uint8_t vector)
+{
+    uint64_t addr = APIC_DEFAULT_ADDRESS |
+                    ((uint64_t)(cpu->apic_id & 0xff) << MSI_ADDR_DEST_ID_SHIFT);
+
+    address_space_stl_le(&address_space_memory, addr, vector,
+                         MEMTXATTRS_UNSPECIFIED, NULL);
+}
+
+/*
+ * What the SynIC core connects to: each (VP, SINT) has a notifier that
+ * raises the SINT and one that tells the core the guest acknowledged it.
+ */
+typedef struct HvUSint {
+    X86CPU *cpu;
+    uint32_t sint;
+    EventNotifier *set;
+    EventNotifier *ack;
+    int route;              /* the accelerator's MSI route, or -1 */
+    bool irqfd;             /* @set is bound to @route */
+} HvUSint;
+
+static const HvUSintAccel *hv_u_sint_accel;
+
+void x86_hyperv_u_set_sint_accel(const HvUSintAccel *accel)
+{
+    hv_u_sint_accel = accel;
+}
+
+struct HvUSints {
+    HvUSint sint[HV_SINT_COUNT];
+};
+
+static uint64_t hv_u_sint_msr(X86CPU *cpu, uint32_t sint)
+{
+    return qatomic_read(&cpu->env.msr_hv_synic_sint[sint]);
+}
+
+/* A SINT fires: deliver its vector unless it is masked.  Main loop, BQL. */
+static void hv_u_sint_fire(void *opaque)
+{
+    HvUSint *s = opaque;
+    uint64_t msr = hv_u_sint_msr(s->cpu, s->sint);
+
+    event_notifier_test_and_clear(s->set);
+    /*
+     * As on KVM, a SINT raised while masked or with the SynIC off is
+     * lost; the message stays in its slot for the guest to find.
+     */
+    if ((msr & HV_SINT_MASKED) ||
+        !(qatomic_read(&s->cpu->env.msr_hv_synic_control) & HV_SYNIC_ENABLE)) {
+        trace_hv_u_sint_dropped(hyperv_vp_index(CPU(s->cpu)), s->sint);
+        return;
+    }
+    trace_hv_u_sint_raise(hyperv_vp_index(CPU(s->cpu)), s->sint,
+                          msr & HV_SINT_VECTOR_MASK);
+    hv_u_send_vector(s->cpu, msr & HV_SINT_VECTOR_MASK);
+}
+
+static bool hv_u_sint_deliverable(HvUSint *s)
+{
+    return !(hv_u_sint_msr(s->cpu, s->sint) & HV_SINT_MASKED) &&
+           (qatomic_read(&s->cpu->env.msr_hv_synic_control) & HV_SYNIC_ENABLE);
+}
+
+/*
+ * Bring a connected SINT's delivery in line with its MSR and SCONTROL.
+ * With an accelerator route, a deliverable SINT is raised by the kernel
+ * straight from the poster's eventfd, with the SINT's vector; otherwise
+ * the main loop takes the eventfd and raises the SINT, or drops it while
+ * the SINT is masked.  BQL.
+ */
+static void hv_u_sint_sync(HvUSint *s)
+{
+    const HvUSintAccel *a = hv_u_sint_accel;
+    int fd = s->set ? event_notifier_get_fd(s->set) : -1;
+    bool on;
+
+    if (!s->set) {
+        return;
+    }
+    on = s->route >= 0 && hv_u_sint_deliverable(s) &&
+         !a->route_set(s->route, s->cpu->apic_id,
+                       hv_u_sint_msr(s->cpu, s->sint) & HV_SINT_VECTOR_MASK);
+    if (on == s->irqfd) {
+        return;
+    }
+    if (on) {
+        qemu_set_fd_handler(fd, NULL, NULL, NULL);
+        if (!a->irqfd(s->set, s->route, true)) {
+            s->irqfd = true;
+            /* A signal the main loop had not taken yet goes out now. */
+            return;
+        }
+    } else {
+        a->irqfd(s->set, s->route, false);
+        s->irqfd = false;
+    }
+    qemu_set_fd_handler(fd, hv_u_sint_fire, NULL, s);
+}
+
+static void hv_u_sints_sync(X86CPU *cpu)
+{
+    uint32_t sint;
+
+    for (sint = 0; cpu->hv_u->sints && sint < HV_SINT_COUNT; sint++) {
+        hv_u_sint_sync(&cpu->hv_u->sints->sint[sint]);
+    }
+}
+
+static int hv_u_sint_connect(uint32_t vp_index, uint32_t sint,
+                             EventNotifier *set, EventNotifier *ack)
+{
+    CPUState *cs = qemu_get_cpu(vp_index);
+    X86CPU *cpu = cs ? X86_CPU(cs) : NULL;
+    HvUSint *s;
+
+    if (!cpu || !cpu->hv_u || !cpu->hv_u->sints || sint >= HV_SINT_COUNT) {
+        return -ENOENT;
+    }
+    s = &cpu->hv_u->sints->sint[sint];
+    if (s->set) {
+        return -EBUSY;
+    }
+    s->set = set;
+    s->ack = ack;
+    s->route = hv_u_sint_accel ? hv_u_sint_accel->route_add() : -1;
+    s->irqfd = false;
+    qemu_set_fd_handler(event_notifier_get_fd(set), hv_u_sint_fire, NULL, s);
+    hv_u_sint_sync(s);
+    return vp_index * HV_SINT_COUNT + sint;
+}
+
+static void hv_u_sint_disconnect(int handle, EventNotifier *set)
+{
+    CPUState *cs = qemu_get_cpu(handle / HV_SINT_COUNT);
+    HvUSint *s;
+
+    qemu_set_fd_handler(event_notifier_get_fd(set), NULL, NULL, NULL);
+    if (!cs || !X86_CPU(cs)->hv_u || !X86_CPU(cs)->hv_u->sints) {
+        return;
+    }
+    s = &X86_CPU(cs)->hv_u->sints->sint[handle % HV_SINT_COUNT];
+    if (s->irqfd) {
+        hv_u_sint_accel->irqfd(set, s->route, false);
+        s->irqfd = false;
+    }
+    if (s->route >= 0) {
+        hv_u_sint_accel->route_del(s->route);
+        s->route = -1;
+    }
+    s->set = NULL;
+    s->ack = NULL;
+}
+
+static const HvSintRouteOps hv_u_sint_ops = {
+    .connect = hv_u_sint_connect,
+    .disconnect = hv_u_sint_disconnect,
+};
+
+/* The guest acknowledged @sint (EOM, EOI, unmask): retry staged messages. */
+static void hv_u_sint_ack(X86CPU *cpu, uint32_t sint)
+{
+    HvUSint *s = &cpu->hv_u->sints->sint[sint];
+    EventNotifier *ack = qatomic_read(&s->ack);
+
+    if (ack) {
+        event_notifier_set(ack);
+    }
+}
+
+/* An EOI, or an automatic one, of @vector on this vCPU's APIC.  BQL. */
+static void hv_u_vector_done(void *opaque, int vector)
+{
+    X86CPU *cpu = opaque;
+    uint32_t sint;
+
+    for (sint = 0; sint < HV_SINT_COUNT; sint++) {
+        uint64_t msr = hv_u_sint_msr(cpu, sint);
+
+        if (!(msr & HV_SINT_MASKED) &&
+            (msr & HV_SINT_VECTOR_MASK) == vector) {
+            hv_u_sint_ack(cpu, sint);
+        }
+    }
+}
+
+/*
+ * Tell a userspace APIC which vectors are SINTs: those of unmasked SINTs
+ * report their end of service; those with AutoEOI are accepted without
+ * entering service.  An in-kernel APIC can do neither: on KVM the
+ * guest is told to avoid AutoEOI and EOM drives the retries.  BQL.
+ */
+static void hv_u_update_apic(X86CPU *cpu)
+{
+    uint32_t auto_eoi[8] = {}, notify[8] = {};
+    uint32_t sint;
+
+    if (!cpu->apic_state || kvm_enabled()) {
+        return;
+    }
+    for (sint = 0; sint < HV_SINT_COUNT; sint++) {
+        uint64_t msr = hv_u_sint_msr(cpu, sint);
+        unsigned vec = msr & HV_SINT_VECTOR_MASK;
+
+        if (msr & HV_SINT_MASKED) {
+            continue;
+        }
+        notify[vec / 32] |= 1u << (vec % 32);
+        if (msr & HV_SINT_AUTO_EOI) {
+            auto_eoi[vec / 32] |= 1u << (vec % 32);
+        }
+    }
+    apic_set_hv_vectors(cpu->apic_state, auto_eoi, notify, hv_u_vector_done,
+                        cpu);
+}
+
+/* --- SynIC MSRs --------------------------------------------------------- */
+
+/*
+ * The GPA of an enabled SIMP/SIEFP, or HV_SYNIC_PAGE_OFF.  A page beyond
+ * the physical address width cannot exist; it stays unmapped.
+ */
+static hwaddr hv_u_page_gpa(X86CPU *cpu, uint64_t msr, const char *name)
+{
+    hwaddr gpa = msr & TARGET_PAGE_MASK;
+
+    if (!(msr & 1)) {
+        return HV_SYNIC_PAGE_OFF;
+    }
+    if (cpu->phys_bits < 64 && gpa >> cpu->phys_bits) {
+        hv_guest_error("VP %u: %s page 0x%" HWADDR_PRIx
+                       " beyond the physical address width; not mapped",
+                       hyperv_vp_index(CPU(cpu)), name, gpa);
+        return HV_SYNIC_PAGE_OFF;
+    }
+    return gpa;
+}
+
+/* Apply SCONTROL, SIMP and SIEFP to the SynIC core.  BQL. */
+static void hv_u_synic_update(X86CPU *cpu)
+{
+    CPUX86State *env = &cpu->env;
+
+    hyperv_synic_update(CPU(cpu), env->msr_hv_synic_control & HV_SYNIC_ENABLE,
+                        hv_u_page_gpa(cpu, env->msr_hv_synic_msg_page, "SIMP"),
+                        hv_u_page_gpa(cpu, env->msr_hv_synic_evt_page,
+                                      "SIEFP"));
+    hv_u_sints_sync(cpu);
+}
+
+static void hv_u_synic_update_safe(CPUState *cs, run_on_cpu_data data)
+{
+    bql_lock();
+    hv_u_synic_update(X86_CPU(cs));
+    bql_unlock();
+}
+
+static HvMsrResult hv_u_set_synic_reg(X86CPU *cpu, uint64_t *reg,
+                                      uint64_t val)
+{
+    qatomic_set(reg, val);
+    if (kvm_enabled()) {
+        /*
+         * Moving an overlay page changes KVM's memory slots, which KVM
+         * does by deleting and re-adding them: a vCPU touching that RAM
+         * meanwhile would see a hole.  So the map changes while every
+         * vCPU is out of the guest, before this one goes back in.
+         */
+        async_safe_run_on_cpu(CPU(cpu), hv_u_synic_update_safe,
+                              RUN_ON_CPU_NULL);
+        cpu_exit(CPU(cpu));
+    } else {
+        WITH_BQL(hv_u_synic_update(cpu));
+    }
+    return HV_MSR_OK;
+}
+
+static HvMsrResult hv_u_set_sint(X86CPU *cpu, uint32_t sint, uint64_t val)
+{
+    uint64_t old = hv_u_sint_msr(cpu, sint);
+
+    /* TLFS 11.9: vectors 0-15 are invalid for an unmasked SINT. */
+    if (!(val & HV_SINT_MASKED) &&
+        (val & HV_SINT_VECTOR_MASK) < HV_SINT_FIRST_VECTOR) {
+        return HV_MSR_GP;
+    }
+    WITH_BQL({
+        qatomic_set(&cpu->env.msr_hv_synic_sint[sint], val);
+        hv_u_update_apic(cpu);
+        hv_u_sint_sync(&cpu->hv_u->sints->sint[sint]);
+        /*
+         * Unmasking is an acknowledgement too: a message staged while the
+         * SINT was masked is retried (the in-kernel APIC of KVM-U shows
+         * no EOI, so this and EOM are all the retries it gets).
+         */
+        if ((old & HV_SINT_MASKED) && !(val & HV_SINT_MASKED)) {
+            hv_u_sint_ack(cpu, sint);
+        }
+    });
+    return HV_MSR_OK;
+}
+
+/* EOM (TLFS 11.10.3): the guest emptied a slot; every SINT retries. */
+static HvMsrResult hv_u_eom(X86CPU *cpu)
+{
+    uint32_t sint;
+
+    for (sint = 0; sint < HV_SINT_COUNT; sint++) {
+        hv_u_sint_ack(cpu, sint);
+    }
+    return HV_MSR_OK;
+}
+
+/* --- MSR dispatch ------------------------------------------------------- */
+
+/*
+ * The vCPU's run time, in 100 ns units, as KVM counts it: the CPU time of
+ * the thread that runs it (under round-robin TCG, shared by all vCPUs).
+ */
+static int64_t hv_u_thread_runtime(X86CPU *cpu)
+{
+    CPUState *cs = CPU(cpu);
+    struct timespec ts;
+    clockid_t cid;
+
+    if (!cs->thread ||
+        pthread_getcpuclockid(cs->thread->thread, &cid) ||
+        clock_gettime(cid, &ts)) {
+        return 0;
+    }
+    return ((int64_t)ts.tv_sec * NANOSECONDS_PER_SECOND + ts.tv_nsec) / 100;
+}
+
+static uint64_t hv_u_runtime(X86CPU *cpu)
+{
+    return hv_u_thread_runtime(cpu) + cpu->hv_u->runtime_offset;
+}
+
+static HvMsrResult hv_u_rd_synic(X86CPU *cpu, uint32_t msr, uint64_t *val)
+{
+    CPUX86State *env = &cpu->env;
+
+    if (!hv_u_feat(cpu, HYPERV_FEAT_SYNIC)) {
+        return HV_MSR_GP;
+    }
+    switch (msr) {
+    case HV_X64_MSR_SCONTROL:
+        *val = env->msr_hv_synic_control;
+        return HV_MSR_OK;
+    case HV_X64_MSR_SVERSION:
+        *val = HV_SYNIC_VERSION;
+        return HV_MSR_OK;
+    case HV_X64_MSR_SIEFP:
+        *val = env->msr_hv_synic_evt_page;
+        return HV_MSR_OK;
+    case HV_X64_MSR_SIMP:
+        *val = env->msr_hv_synic_msg_page;
+        return HV_MSR_OK;
+    case HV_X64_MSR_EOM:
+        *val = 0;
+        return HV_MSR_OK;
+    case HV_X64_MSR_SINT0 ... HV_X64_MSR_SINT15:
+        *val = hv_u_sint_msr(cpu, msr - HV_X64_MSR_SINT0);
+        return HV_MSR_OK;
+    default:
+        return HV_MSR_GP;
+    }
+}
+
+static HvMsrResult hv_u_wr_synic(X86CPU *cpu, uint32_t msr, uint64_t val)
+{
+    CPUX86State *env = &cpu->env;
+
+    if (!hv_u_feat(cpu, HYPERV_FEAT_SYNIC)) {
+        return HV_MSR_GP;
+    }
+    switch (msr) {
+    case HV_X64_MSR_SCONTROL:
+        return hv_u_set_synic_reg(cpu, &env->msr_hv_synic_control, val);
+    case HV_X64_MSR_SIEFP:
+        return hv_u_set_synic_reg(cpu, &env->msr_hv_synic_evt_page, val);
+    case HV_X64_MSR_SIMP:
+        return hv_u_set_synic_reg(cpu, &env->msr_hv_synic_msg_page, val);
+    case HV_X64_MSR_EOM:
+        return hv_u_eom(cpu);
+    case HV_X64_MSR_SINT0 ... HV_X64_MSR_SINT15:
+        return hv_u_set_sint(cpu, msr - HV_X64_MSR_SINT0, val);
+    default:
+        /* SVERSION is read-only. */
+        return HV_MSR_GP;
+    }
+}
+
+HvMsrResult x86_hyperv_u_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
+{
+    HvMsrResult r;
+
+    if (!cpu->hv_u || msr - HV_U_MSR_BASE >= HV_U_MSR_COUNT) {
+        return HV_MSR_UNHANDLED;
+    }
+    r = hv_u_time_rdmsr(cpu, msr, val);
+    if (r != HV_MSR_UNHANDLED) {
+        goto out;
+    }
+    r = HV_MSR_OK;
+    switch (msr) {
+    case HV_X64_MSR_GUEST_OS_ID:
+        *val = hv_part.guest_os_id;
+        break;
+    case HV_X64_MSR_HYPERCALL:
+        *val = hv_part.hypercall;
+        break;
+    case HV_X64_MSR_VP_INDEX:
+        r = hv_u_feat(cpu, HYPERV_FEAT_VPINDEX) ? HV_MSR_OK : HV_MSR_GP;
+        *val = hyperv_vp_index(CPU(cpu));
+        break;
+    case HV_X64_MSR_RESET:
+        r = hv_u_feat(cpu, HYPERV_FEAT_RESET) ? HV_MSR_OK : HV_MSR_GP;
+        *val = 0;
+        break;
+    case HV_X64_MSR_VP_RUNTIME:
+        r = hv_u_feat(cpu, HYPERV_FEAT_RUNTIME) ? HV_MSR_OK : HV_MSR_GP;
+        *val = hv_u_runtime(cpu);
+        break;
+    case HV_X64_MSR_SCONTROL ... HV_X64_MSR_SINT15:
+        r = hv_u_rd_synic(cpu, msr, val);
+        break;
+    case HV_X64_MSR_CRASH_P0 ... HV_X64_MSR_CRASH_P4:
+        r = hv_u_feat(cpu, HYPERV_FEAT_CRASH) ? HV_MSR_OK : HV_MSR_GP;
+        *val = hv_part.crash_params[msr - HV_X64_MSR_CRASH_P0];
+        break;
+    case HV_X64_MSR_CRASH_CTL:
+        r = hv_u_feat(cpu, HYPERV_FEAT_CRASH) ? HV_MSR_OK : HV_MSR_GP;
+        *val = HV_CRASH_CTL_NOTIFY;
+        break;
+    default:
+        r = HV_MSR_GP;
+        break;
+    }
+out:
+    trace_hv_u_rdmsr(hyperv_vp_index(CPU(cpu)), msr,
+                     r == HV_MSR_OK ? *val : 0, r == HV_MSR_GP);
+    return r;
+}
+
+static HvMsrResult hv_u_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
+{
+    switch (msr) {
+    case HV_X64_MSR_GUEST_OS_ID:
+        return hv_u_set_guest_os_id(val);
+    case HV_X64_MSR_HYPERCALL:
+        return hv_u_set_hypercall(cpu, val);
+    case HV_X64_MSR_RESET:
+        if (!hv_u_feat(cpu, HYPERV_FEAT_RESET)) {
+            return HV_MSR_GP;
+        }
+        if (val & 1) {
+            trace_hv_u_reset(hyperv_vp_index(CPU(cpu)));
+            qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
+        }
+        return HV_MSR_OK;
+    case HV_X64_MSR_SCONTROL ... HV_X64_MSR_SINT15:
+        return hv_u_wr_synic(cpu, msr, val);
+    case HV_X64_MSR_CRASH_P0 ... HV_X64_MSR_CRASH_P4:
+        if (!hv_u_feat(cpu, HYPERV_FEAT_CRASH)) {
+            return HV_MSR_GP;
+        }
+        hv_part.crash_params[msr - HV_X64_MSR_CRASH_P0] = val;
+        hv_part_publish();
+        return HV_MSR_OK;
+    case HV_X64_MSR_CRASH_CTL:
+        return hv_u_feat(cpu, HYPERV_FEAT_CRASH) ? hv_u_crash(cpu, val) :
+                                                   HV_MSR_GP;
+    default:
+        /* VP_INDEX, VP_RUNTIME, SVERSION and unknown MSRs. */
+        return HV_MSR_GP;
+    }
+}
+
+HvMsrResult x86_hyperv_u_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
+{
+    HvMsrResult r;
+
+    if (!cpu->hv_u || msr - HV_U_MSR_BASE >= HV_U_MSR_COUNT) {
+        return HV_MSR_UNHANDLED;
+    }
+    r = hv_u_time_wrmsr(cpu, msr, val, false);
+    if (r == HV_MSR_UNHANDLED) {
+        /* Partition state and the panic/reset requests want the BQL. */
+        WITH_BQL(r = hv_u_wrmsr(cpu, msr, val));
+    }
+    trace_hv_u_wrmsr(hyperv_vp_index(CPU(cpu)), msr, val, r == HV_MSR_GP);
+    return r;
+}
+
+/* --- hypercalls --------------------------------------------------------- */
+
+/*
+ * Decode and answer a hypercall (TLFS 3.7/3.8).  In 64-bit mode RCX is the
+ * input value, RDX and R8 the input and output GPAs (or fast parameters),
+ * and RAX gets the result; in 32-bit mode the same travel as EDX:EAX,
+ * EBX:ECX, EDI:ESI and EDX:EAX.
+ */
+static uint64_t hv_u_hcall_decode(X86CPU *cpu, uint64_t control,
+                                  uint64_t in, uint64_t out)
+{
+    uint16_t code = control & HV_HYPERCALL_CODE_MASK;
+    bool fast = control & HV_HYPERCALL_FAST;
+    bool rep = control & (HV_HYPERCALL_REP_COUNT_MASK |
+                          HV_HYPERCALL_REP_START_MASK);
+
+    trace_hv_u_hcall(hyperv_vp_index(CPU(cpu)), control, in, out);
+    if (control & HV_HYPERCALL_RSVD_MASK) {
+        return HV_STATUS_INVALID_HYPERCALL_INPUT;
+    }
+    switch (code) {
+    case HV_NOTIFY_LONG_SPIN_WAIT:
+    case HV_POST_MESSAGE:
+    case HV_SIGNAL_EVENT:
+        /* Simple calls: no reps, no variable header. */
+        if (rep || (control & HV_HYPERCALL_VARHEAD_MASK)) {
+            return HV_STATUS_INVALID_HYPERCALL_INPUT;
+        }
+        if (code == HV_NOTIFY_LONG_SPIN_WAIT) {
+            return HV_STATUS_SUCCESS;
+        }
+        if (!hv_u_feat(cpu, HYPERV_FEAT_SYNIC)) {
+            return HV_STATUS_ACCESS_DENIED;
+        }
+        return hyperv_hcall(code, fast, in, out, false);
+    default:
+        return HV_STATUS_INVALID_HYPERCALL_CODE;
+    }
+}
+
+void x86_hyperv_u_hypercall(X86CPU *cpu, HvUHcallRegs *r)
+{
+    uint64_t result;
+
+    /*
+     * Hypercalls exist for CPL 0 in protected mode only (TLFS 3.6).  KVM
+     * raises #UD elsewhere; an I/O handler cannot, so the caller gets
+     * ACCESS_DENIED and nothing happens.
+     */
+    if (!r->privileged) {
+        result = HV_STATUS_ACCESS_DENIED;
+    } else if (r->code64) {
+        result = hv_u_hcall_decode(cpu, r->rcx, r->rdx, r->r8);
+    } else {
+        result = hv_u_hcall_decode(cpu,
+            deposit64((uint32_t)r->rax, 32, 32, r->rdx),
+            deposit64((uint32_t)r->rcx, 32, 32, r->rbx),
+            deposit64((uint32_t)r->rsi, 32, 32, r->rdi));
+    }
+    trace_hv_u_hcall_result(hyperv_vp_index(CPU(cpu)), result);
+    if (r->code64) {
+        r->rax = result;
+    } else {
+        r->rax = (uint32_t)result;
+        r->rdx = result >> 32;
+    }
+}
+
+static bool (*hv_u_hcall_accel)(X86CPU *cpu);
+
+void x86_hyperv_u_set_hcall_accel(bool (*hcall)(X86CPU *cpu))
+{
+    hv_u_hcall_accel = hcall;
+}
+
+/* The generic way: the registers in env, fetched first if need be. */
+static void hv_u_hypercall_env(X86CPU *cpu)
+{
+    CPUX86State *env = &cpu->env;
+    HvUHcallRegs r;
+
+    cpu_synchronize_state(CPU(cpu));
+    r = (HvUHcallRegs) {
+        .privileged = !(env->hflags & HF_CPL_MASK) &&
+                      (env->cr[0] & CR0_PE_MASK),
+        .code64 = env->hflags & HF_CS64_MASK,
+        .rax = env->regs[R_EAX], .rbx = env->regs[R_EBX],
+        .rcx = env->regs[R_ECX], .rdx = env->regs[R_EDX],
+        .rsi = env->regs[R_ESI], .rdi = env->regs[R_EDI],
+        .r8 = env->regs[8],
+    };
+    x86_hyperv_u_hypercall(cpu, &r);
+    env->regs[R_EAX] = r.rax;
+    env->regs[R_EDX] = r.rdx;
+}
+
+/*
+ * The hypercall page's OUT.  Runs on the calling vCPU's thread with the
+ * BQL.  An access that is not from a user-path vCPU is ignored.
+ */
+static void hv_u_hcall_write(void *opaque, hwaddr addr, uint64_t val,
+                             unsigned size)
+{
+    CPUState *cs = current_cpu;
+
+    if (!cs || !object_dynamic_cast(OBJECT(cs), TYPE_X86_CPU) ||
+        !X86_CPU(cs)->hv_u) {
+        return;
+    }
+    if (!hv_u_hcall_accel || !hv_u_hcall_accel(X86_CPU(cs))) {
+        hv_u_hypercall_env(X86_CPU(cs));
+    }
+}
+
+static uint64_t hv_u_hcall_read(void *opaque, hwaddr addr, unsigned size)
+{
+    return 0;
+}
+
+static const MemoryRegionOps hv_u_hcall_ops = {
+    .read = hv_u_hcall_read,
+    .write = hv_u_hcall_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 1,
+        .max_access_size = 4,
+    },
+};
+
+/* A system reset: the partition starts over, on every vCPU's copy too. */
+static void hv_u_partition_reset(void *opaque)
+{
+    memset(&hv_part, 0, sizeof(hv_part));
+    hv_part_publish();
+}
+
+/* The partition's hypercall port and reset, once for all vCPUs. */
+static void hv_u_partition_init(void)
+{
+    static MemoryRegion port;
+    static bool done;
+
+    if (done) {
+        return;
+    }
+    done = true;
+    memory_region_init_io(&port, NULL, &hv_u_hcall_ops, NULL,
+                          "hyperv-hypercall", 4);
+    memory_region_add_subregion(get_system_io(), HV_U_HCALL_PORT, &port);
+    qemu_register_reset(hv_u_partition_reset, NULL);
+}
+
+/* --- CPUID -------------------------------------------------------------- */
+
+/* Feature bits of leaves 0x40000003 (EAX, EDX) and 0x40000004 (EAX). */
+typedef struct HvUCpuidBits {
+    uint32_t features_eax;
+    uint32_t features_edx;
+    uint32_t hints_eax;
+} HvUCpuidBits;
+
+static const HvUCpuidBits hv_u_cpuid_bits[] = {
+    [HYPERV_FEAT_RELAXED] = { .hints_eax = HV_RELAXED_TIMING_RECOMMENDED },
+    [HYPERV_FEAT_TIME] = { .features_eax = HV_TIME_REF_COUNT_AVAILABLE |
+                                           HV_REFERENCE_TSC_AVAILABLE },
+    [HYPERV_FEAT_CRASH] = { .features_edx = HV_GUEST_CRASH_MSR_AVAILABLE },
+    [HYPERV_FEAT_RESET] = { .features_eax = HV_RESET_AVAILABLE },
+    [HYPERV_FEAT_VPINDEX] = { .features_eax = HV_VP_INDEX_AVAILABLE },
+    [HYPERV_FEAT_RUNTIME] = { .features_eax = HV_VP_RUNTIME_AVAILABLE },
+    [HYPERV_FEAT_SYNIC] = { .features_eax = HV_SYNIC_AVAILABLE },
+    [HYPERV_FEAT_STIMER] = { .features_eax = HV_SYNTIMERS_AVAILABLE },
+    [HYPERV_FEAT_FREQUENCIES] = { .features_eax = HV_ACCESS_FREQUENCY_MSRS,
+                                  .features_edx = HV_FREQUENCY_MSRS_AVAILABLE },
+    [HYPERV_FEAT_STIMER_DIRECT] = {
+        .features_edx = HV_STIMER_DIRECT_MODE_AVAILABLE },
+};
+
+static HvUCpuidBits hv_u_cpuid_collect(X86CPU *cpu)
+{
+    HvUCpuidBits b = {
+        /* Every partition may use the hypercall page. */
+        .features_eax = HV_HYPERCALL_AVAILABLE,
+        /* Not a KVM feature, but Windows wants it for CPU hotplug. */
+        .features_edx = HV_CPU_DYNAMIC_PARTITIONING_AVAILABLE,
+    };
+    int feat;
+
+    for (feat = 0; feat < ARRAY_SIZE(hv_u_cpuid_bits); feat++) {
+        if (hv_u_feat(cpu, feat)) {
+            b.features_eax |= hv_u_cpuid_bits[feat].features_eax;
+            b.features_edx |= hv_u_cpuid_bits[feat].features_edx;
+            b.hints_eax |= hv_u_cpuid_bits[feat].hints_eax;
+        }
+    }
+    if (cpu->hyperv_no_nonarch_cs == ON_OFF_AUTO_ON) {
+        b.hints_eax |= HV_NO_NONARCH_CORESHARING;
+    }
+    /* An in-kernel APIC cannot do AutoEOI (TLFS 11.8.2). */
+    if (x86_hyperv_u_kvm()) {
+        b.hints_eax |= HV_DEPRECATING_AEOI_RECOMMENDED;
+    }
+    return b;
+}
+
+/* The hypervisor leaves of the accelerator, moved to 0x40000100. */
+#define HV_U_ACCEL_LEAVES 0x40000100u
+
+bool x86_hyperv_u_cpuid(X86CPU *cpu, uint32_t index, uint32_t *eax,
+                        uint32_t *ebx, uint32_t *ecx, uint32_t *edx)
+{
+    HvUCpuidBits b;
+
+    if (!cpu->hv_u || index < HV_CPUID_VENDOR_AND_MAX_FUNCTIONS ||
+        index > HV_CPUID_MAX) {
+        return false;
+    }
+    *eax = *ebx = *ecx = *edx = 0;
+    switch (index) {
+    case HV_CPUID_VENDOR_AND_MAX_FUNCTIONS:
+        *eax = HV_CPUID_IMPLEMENT_LIMITS;
+        *ebx = cpu->hyperv_vendor_id[0];
+        *ecx = cpu->hyperv_vendor_id[1];
+        *edx = cpu->hyperv_vendor_id[2];
+        break;
+    case HV_CPUID_INTERFACE:
+        *eax = cpu->hyperv_interface_id[0];
+        *ebx = cpu->hyperv_interface_id[1];
+        *ecx = cpu->hyperv_interface_id[2];
+        *edx = cpu->hyperv_interface_id[3];
+        break;
+    case HV_CPUID_VERSION:
+        *eax = cpu->hyperv_ver_id_build;
+        *ebx = (uint32_t)cpu->hyperv_ver_id_major << 16 |
+               cpu->hyperv_ver_id_minor;
+        *ecx = cpu->hyperv_ver_id_sp;
+        *edx = (uint32_t)cpu->hyperv_ver_id_sb << 24 |
+               (cpu->hyperv_ver_id_sn & 0xffffff);
+        break;
+    case HV_CPUID_FEATURES:
+        b = hv_u_cpuid_collect(cpu);
+        *eax = b.features_eax;
+        if (hv_u_feat(cpu, HYPERV_FEAT_SYNIC)) {
+            *ebx = HV_POST_MESSAGES | HV_SIGNAL_EVENTS;
+        }
+        *edx = b.features_edx;
+        break;
+    case HV_CPUID_ENLIGHTMENT_INFO:
+        *eax = hv_u_cpuid_collect(cpu).hints_eax;
+        *ebx = cpu->hyperv_spinlock_attempts;
+        break;
+    case HV_CPUID_IMPLEMENT_LIMITS:
+        *eax = cpu->hv_max_vps;
+        *ebx = cpu->hyperv_limits[0];
+        *ecx = cpu->hyperv_limits[1];
+        *edx = cpu->hyperv_limits[2];
+        break;
+    case HV_U_ACCEL_LEAVES:
+        /* TCG's own signature, where KVM moves its own (kvm=off hides). */
+        if (tcg_enabled() && cpu->expose_tcg && cpu->expose_kvm) {
+            memcpy(ebx, "TCGT", 4);
+            memcpy(ecx, "CGTC", 4);
+            memcpy(edx, "GTCG", 4);
+            *eax = HV_U_ACCEL_LEAVES + 1;
+        }
+        break;
+    default:
+        break;
+    }
+    return true;
+}
+
+/* --- life cycle --------------------------------------------------------- */
+
+/* Any hv-* option on, and an accelerator that leaves Hyper-V to us. */
+static bool hv_u_wanted(X86CPU *cpu)
+{
+    if (!cpu->hyperv_features && !cpu->hyperv_passthrough &&
+        cpu->hyperv_spinlock_attempts == HYPERV_SPINLOCK_NEVER_NOTIFY) {
+        return false;
+    }
+    return !kvm_enabled() || x86_hyperv_u_kvm();
+}
+
+static bool hv_u_check_features(X86CPU *cpu, Error **errp)
+{
+    uint64_t extra;
+
+    /* On the user path, hv-passthrough is what the user path implements. */
+    if (cpu->hyperv_passthrough) {
+        cpu->hyperv_features |= HV_U_FEATURES;
+    }
+    extra = cpu->hyperv_features & ~HV_U_FEATURES;
+    if (extra) {
+        error_setg(errp, "Hyper-V feature %s is not available when QEMU "
+                   "emulates Hyper-V itself",
+                   x86_hyperv_feat_name(ctz64(extra)));
+        error_append_hint(errp, "QEMU emulates Hyper-V under TCG and when "
+                          "KVM has no in-kernel Hyper-V (or with -accel "
+                          "kvm,hyperv=user).\n");
+        return false;
+    }
+    return true;
+}
+
+bool x86_hyperv_u_realize(X86CPU *cpu, Error **errp)
+{
+    HvUCpu *u;
+
+    if (!hv_u_wanted(cpu)) {
+        return true;
+    }
+    if (!hv_u_check_features(cpu, errp)) {
+        return false;
+    }
+    u = g_new0(HvUCpu, 1);
+    u->cpu = cpu;
+    if (hv_u_feat(cpu, HYPERV_FEAT_SYNIC)) {
+        hyperv_set_sint_route_ops(&hv_u_sint_ops);
+        if (!hyperv_synic_add(CPU(cpu), errp)) {
+            g_free(u);
+            return false;
+        }
+        u->sints = g_new0(struct HvUSints, 1);
+        for (int i = 0; i < HV_SINT_COUNT; i++) {
+            u->sints->sint[i].cpu = cpu;
+            u->sints->sint[i].sint = i;
+            u->sints->sint[i].route = -1;
+        }
+    }
+    cpu->hv_u = u;
+    hv_u_partition_init();
+    hv_u_time_realize(cpu);
+    trace_hv_u_realize(hyperv_vp_index(CPU(cpu)), cpu->hyperv_features);
+    return true;
+}
+
+void x86_hyperv_u_unrealize(X86CPU *cpu)
+{
+    HvUCpu *u = cpu->hv_u;
+
+    if (!u) {
+        return;
+    }
+    hv_u_time_unrealize(cpu);
+    if (cpu->apic_state && !kvm_enabled()) {
+        apic_set_hv_vectors(cpu->apic_state, NULL, NULL, NULL, NULL);
+    }
+    cpu->hv_u = NULL;
+    g_free(u->sints);
+    g_free(u);
+}
+
+/*
+ * A vCPU reset, and also an INIT under TCG (which clears the vCPU's MSRs
+ * in env): the vCPU's SynIC and timers start over, SINTs masked (TLFS
+ * 11.9); the partition-wide MSRs are the partition's and come back.  A
+ * system reset clears those through hv_u_partition_reset() as well.
+ */
+void x86_hyperv_u_reset(X86CPU *cpu)
+{
+    CPUX86State *env = &cpu->env;
+    int i;
+
+    if (!cpu->hv_u) {
+        return;
+    }
+    for (i = 0; i < HV_SINT_COUNT; i++) {
+        env->msr_hv_synic_sint[i] = HV_SINT_MASKED;
+    }
+    env->msr_hv_synic_control = 0;
+    env->msr_hv_synic_msg_page = 0;
+    env->msr_hv_synic_evt_page = 0;
+    hv_part_mirror(cpu);
+    if (hv_u_feat(cpu, HYPERV_FEAT_SYNIC)) {
+        hyperv_synic_reset(CPU(cpu));
+        hv_u_update_apic(cpu);
+        hv_u_sints_sync(cpu);
+    }
+    hv_u_time_reset(cpu);
+}
+
+void x86_hyperv_u_pre_save(X86CPU *cpu)
+{
+    if (cpu->hv_u && hv_u_feat(cpu, HYPERV_FEAT_RUNTIME)) {
+        cpu->env.msr_hv_runtime = hv_u_runtime(cpu);
+    }
+}
+
+/*
+ * An unmasked SINT with a vector the guest could not have written comes
+ * from a bad stream: it is masked, with a log line, rather than trusted.
+ */
+static void hv_u_sanitize_sint(X86CPU *cpu, uint32_t sint)
+{
+    uint64_t *reg = &cpu->env.msr_hv_synic_sint[sint];
+
+    if (!(*reg & HV_SINT_MASKED) &&
+        (*reg & HV_SINT_VECTOR_MASK) < HV_SINT_FIRST_VECTOR) {
+        hv_guest_error("VP %u: migrated SINT%u 0x%" PRIx64
+                       " has an invalid vector; masked",
+                       hyperv_vp_index(CPU(cpu)), sint, *reg);
+        *reg |= HV_SINT_MASKED;
+    }
+}
+
+/* After loading the vCPU's state (BQL): rebuild what derives from env. */
+int x86_hyperv_u_post_load(X86CPU *cpu)
+{
+    CPUX86State *env = &cpu->env;
+    int i;
+
+    if (!cpu->hv_u) {
+        return 0;
+    }
+    /* Every vCPU carries the partition's values; they are all the same. */
+    hv_part.guest_os_id = env->msr_hv_guest_os_id;
+    hv_part.hypercall = env->msr_hv_hypercall;
+    memcpy(hv_part.crash_params, env->msr_hv_crash_params,
+           sizeof(hv_part.crash_params));
+    cpu->hv_u->runtime_offset = env->msr_hv_runtime -
+                                hv_u_thread_runtime(cpu);
+    /*
+     * The page holds what the source wrote there: from a kernel-path
+     * source, KVM's VMCALL, which a KVM without Hyper-V would take for
+     * one of its own hypercalls.  Write ours again, as KVM rewrites its
+     * own when the MSR is restored.
+     */
+    if (hv_part.hypercall & HV_HYPERCALL_ENABLE) {
+        hv_u_fill_hypercall_page(cpu, hv_part.hypercall & TARGET_PAGE_MASK);
+    }
+    if (hv_u_feat(cpu, HYPERV_FEAT_SYNIC)) {
+        for (i = 0; i < HV_SINT_COUNT; i++) {
+            hv_u_sanitize_sint(cpu, i);
+        }
+        hv_u_synic_update(cpu);
+        hv_u_update_apic(cpu);
+    }
+    hv_u_time_post_load(cpu);
+    return 0;
+}
