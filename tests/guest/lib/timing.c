@@ -77,22 +77,10 @@ void wait_bound_start(struct wait_bound *wb, uint64_t usec)
     wb->iters_left = usec * WAIT_ITERS_PER_US + 1;
 }
 
-/*
- * Every so many rounds a waiting vCPU leaves the guest: CPUID always
- * exits to the hypervisor.  In the nested lab L0 is TCG, and an interrupt
- * for the L1 CPU that runs this vCPU was seen to stay pending for minutes
- * while the vCPU spun in guest mode: L1 could not kick it (nor run
- * anything else on that CPU), so a vCPU waiting for this one stalled too.
- */
-#define WAIT_EXIT_EVERY 4096
-
 bool wait_bound_expired(struct wait_bound *wb)
 {
     if (wb->iters_left-- == 0) {
         return true;
-    }
-    if (wb->iters_left % WAIT_EXIT_EVERY == 0) {
-        cpuid(0);
     }
     return (int64_t)(rdtsc() - wb->deadline) >= 0;
 }
