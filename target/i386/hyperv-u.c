@@ -31,6 +31,7 @@
 #include "hw/hyperv/hv-log.h"
 #include "hyperv-cpu.h"
 #include "hyperv-u-int.h"
+#include "kvm/hyperv.h"
 #include "trace.h"
 
 #define FEAT(f) BIT_ULL(HYPERV_FEAT_##f)
@@ -105,18 +106,6 @@ static void hv_part_publish(void)
         }
     }
 }
-
-/* Run @fn with the BQL, whether or not the caller holds it already. */
-#define WITH_BQL(stmt) do {                         \
-        bool locked_ = bql_locked();                \
-        if (!locked_) {                             \
-            bql_lock();                             \
-        }                                           \
-        stmt;                                       \
-        if (!locked_) {                             \
-            bql_unlock();                           \
-        }                                           \
-    } while (0)
 
 /*
  * The hypercall page (TLFS 3.13): "out HV_U_HCALL_PORT, eax; ret".  An OUT
@@ -407,34 +396,12 @@ static void hv_u_update_apic(X86CPU *cpu)
 /* --- SynIC MSRs --------------------------------------------------------- */
 
 /*
- * The GPA of an enabled SIMP/SIEFP, or HV_SYNIC_PAGE_OFF.  A page beyond
- * the physical address width cannot exist; it stays unmapped.
+ * Apply SCONTROL, SIMP and SIEFP to the SynIC core as the kernel path
+ * does, then bring the SINTs' delivery in line.  BQL.
  */
-static hwaddr hv_u_page_gpa(X86CPU *cpu, uint64_t msr, const char *name)
-{
-    hwaddr gpa = msr & TARGET_PAGE_MASK;
-
-    if (!(msr & 1)) {
-        return HV_SYNIC_PAGE_OFF;
-    }
-    if (cpu->phys_bits < 64 && gpa >> cpu->phys_bits) {
-        hv_guest_error("VP %u: %s page 0x%" HWADDR_PRIx
-                       " beyond the physical address width; not mapped",
-                       hyperv_vp_index(CPU(cpu)), name, gpa);
-        return HV_SYNIC_PAGE_OFF;
-    }
-    return gpa;
-}
-
-/* Apply SCONTROL, SIMP and SIEFP to the SynIC core.  BQL. */
 static void hv_u_synic_update(X86CPU *cpu)
 {
-    CPUX86State *env = &cpu->env;
-
-    hyperv_synic_update(CPU(cpu), env->msr_hv_synic_control & HV_SYNIC_ENABLE,
-                        hv_u_page_gpa(cpu, env->msr_hv_synic_msg_page, "SIMP"),
-                        hv_u_page_gpa(cpu, env->msr_hv_synic_evt_page,
-                                      "SIEFP"));
+    hyperv_x86_synic_update(cpu);
     hv_u_sints_sync(cpu);
 }
 
@@ -460,7 +427,8 @@ static HvMsrResult hv_u_set_synic_reg(X86CPU *cpu, uint64_t *reg,
                               RUN_ON_CPU_NULL);
         cpu_exit(CPU(cpu));
     } else {
-        WITH_BQL(hv_u_synic_update(cpu));
+        BQL_LOCK_GUARD();
+        hv_u_synic_update(cpu);
     }
     return HV_MSR_OK;
 }
@@ -474,7 +442,8 @@ static HvMsrResult hv_u_set_sint(X86CPU *cpu, uint32_t sint, uint64_t val)
         (val & HV_SINT_VECTOR_MASK) < HV_SINT_FIRST_VECTOR) {
         return HV_MSR_GP;
     }
-    WITH_BQL({
+    {
+        BQL_LOCK_GUARD();
         qatomic_set(&cpu->env.msr_hv_synic_sint[sint], val);
         hv_u_update_apic(cpu);
         hv_u_sint_sync(&cpu->hv_u->sints->sint[sint]);
@@ -486,7 +455,7 @@ static HvMsrResult hv_u_set_sint(X86CPU *cpu, uint32_t sint, uint64_t val)
         if ((old & HV_SINT_MASKED) && !(val & HV_SINT_MASKED)) {
             hv_u_sint_ack(cpu, sint);
         }
-    });
+    }
     return HV_MSR_OK;
 }
 
@@ -677,7 +646,8 @@ HvMsrResult x86_hyperv_u_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
     r = hv_u_time_wrmsr(cpu, msr, val, false);
     if (r == HV_MSR_UNHANDLED) {
         /* Partition state and the panic/reset requests want the BQL. */
-        WITH_BQL(r = hv_u_wrmsr(cpu, msr, val));
+        BQL_LOCK_GUARD();
+        r = hv_u_wrmsr(cpu, msr, val);
     }
     trace_hv_u_wrmsr(hyperv_vp_index(CPU(cpu)), msr, val, r == HV_MSR_GP);
     return r;

@@ -20,6 +20,7 @@
 #include "hyperv.h"
 #include "hyperv-u.h"
 #include "hw/hyperv/hyperv.h"
+#include "hw/hyperv/hv-log.h"
 #include "hyperv-proto.h"
 #include "trace.h"
 
@@ -121,9 +122,9 @@ static hwaddr synic_page_gpa(X86CPU *cpu, uint64_t msr, const char *name)
     }
     if (cpu->phys_bits < 64 && gpa >> cpu->phys_bits) {
         trace_kvm_hv_synic_page_bad(hyperv_vp_index(CPU(cpu)), name, gpa);
-        qemu_log_mask(LOG_GUEST_ERROR, "hyperv: VP %u: %s page 0x%" PRIx64
-                      " beyond the physical address width; not mapped\n",
-                      hyperv_vp_index(CPU(cpu)), name, gpa);
+        hv_guest_error("VP %u: %s page 0x%" PRIx64
+                       " beyond the physical address width; not mapped",
+                       hyperv_vp_index(CPU(cpu)), name, gpa);
         return HV_SYNIC_PAGE_OFF;
     }
     return gpa;
