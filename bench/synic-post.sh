@@ -48,6 +48,9 @@
 #   --eom pending|always   when the receiver writes EOM (default pending:
 #                          only when msg_pending is set, as Linux does)
 #   --timeout SEC          bound on the whole lab run (default 1800)
+#   --tcg-thread single|multi   how L0 runs L1's vCPUs (run.sh; default
+#                          multi: the cross-vCPU scenarios need L1's CPUs to
+#                          run at once)
 #   --verbose              show L1's console as it comes
 #   --table-from LOG       no lab run: make the table from an earlier log
 #                          (with the sides and scenarios that the log names)
@@ -61,7 +64,7 @@ build=$top/build
 qemu='' firmware='' up_qemu='' up_firmware='' image=''
 reps=5 n=1000 modes="self cross cross-poll cross-b2b stream" gap=5000 eom=pending
 sides="ours upstream ours-u"
-limit=1800
+limit=1800 tcg_thread=multi
 verbose=() from_log=''
 
 while [ $# -gt 0 ]; do
@@ -73,6 +76,7 @@ while [ $# -gt 0 ]; do
     --upstream-firmware) up_firmware=${2:?--upstream-firmware needs a folder}; shift 2 ;;
     --guest-image) image=${2:?--guest-image needs a file}; shift 2 ;;
     --reps) reps=${2:?--reps needs a number}; shift 2 ;;
+    --tcg-thread) tcg_thread=${2:?--tcg-thread needs single or multi}; shift 2 ;;
     --n) n=${2:?--n needs a number}; shift 2 ;;
     --modes) modes=${2:?--modes needs a list}; shift 2 ;;
     --sides) sides=${2:?--sides needs a list}; shift 2 ;;
@@ -160,6 +164,7 @@ if [ -z "$from_log" ]; then
     rc=0
     "$top/tests/nested/run.sh" --build "$build" --qemu "$qemu" \
         --firmware "$firmware" "${upstream[@]}" --timeout "$limit" \
+        --tcg-thread "$tcg_thread" \
         "${verbose[@]}" -- "$stage/synic-post-lab.sh" \
         "$stage/bench.conf" "$stage/guest" 2>&1 | tee "$log" || rc=$?
     [ "$rc" -eq 0 ] || echo "bench: the lab run reported failures (exit $rc); the table lists what came"

@@ -8,7 +8,8 @@
 # A layer without a log, or one that exited non-zero without a FAIL line,
 # counts as one failure: a crashed runner must never look like a pass.
 # PENDING lines name checks that a later issue owns; they are listed and
-# counted apart, never as passes.  The last line is "N passed, N failed";
+# counted apart, never as passes.  RETRY lines name nested-lab cases that
+# failed once and ran again; they are listed too.  The last line is "N passed, N failed";
 # the exit status is 0 only when nothing failed and something passed.
 set -euo pipefail
 
@@ -44,6 +45,13 @@ for layer in "$@"; do
     total_fail=$((total_fail + fail))
     total_pending=$((total_pending + pending))
 done
+# Lab cases that failed once and passed on their second run (run-suites.sh
+# run_counted): counted by the second run only, and listed here.
+retried=$(cat "$results"/*.log | grep -c '^RETRY: ' || true)
+if [ "$retried" != 0 ]; then
+    echo "Retried in the nested lab ($retried; the second run counts):"
+    cat "$results"/*.log | grep '^RETRY: ' | sed 's/^RETRY: /    /'
+fi
 if [ "$total_pending" != 0 ]; then
     echo "Pending (owned by later issues, not counted):"
     cat "$results"/*.log | grep '^PENDING: ' | sed 's/^PENDING: /    /' | sort -u

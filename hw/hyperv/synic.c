@@ -251,8 +251,15 @@ static void synic_reset_hold(Object *obj, ResetType type)
      * what is staged on routes that outlive it can no longer be delivered.
      */
     hyperv_synic_update(s->cs, false, HV_SYNIC_PAGE_OFF, HV_SYNIC_PAGE_OFF);
-    memset(s->msg_page, 0, sizeof(*s->msg_page));
-    memset(s->event_page, 0, sizeof(*s->event_page));
+    /*
+     * A poster on another thread that found the SynIC enabled before the
+     * update may still be filling a slot: it holds slot_lock while it does,
+     * and once we hold it no poster can find the SynIC enabled again.
+     */
+    WITH_QEMU_LOCK_GUARD(&s->slot_lock) {
+        memset(s->msg_page, 0, sizeof(*s->msg_page));
+        memset(s->event_page, 0, sizeof(*s->event_page));
+    }
     trace_hyperv_synic_reset(s->vp_index);
 }
 

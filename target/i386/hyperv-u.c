@@ -28,6 +28,7 @@
 #include "system/reset.h"
 #include "system/runstate.h"
 #include "system/tcg.h"
+#include "system/qtest.h"
 #include "hw/hyperv/hv-log.h"
 #include "hyperv-cpu.h"
 #include "hyperv-u-int.h"
@@ -309,6 +310,22 @@ static int hv_u_sint_connect(uint32_t vp_index, uint32_t sint,
     return vp_index * HV_SINT_COUNT + sint;
 }
 
+/* Stop delivering @s: no fd handler, no irqfd, no route.  BQL. */
+static void hv_u_sint_release(HvUSint *s)
+{
+    qemu_set_fd_handler(event_notifier_get_fd(s->set), NULL, NULL, NULL);
+    if (s->irqfd) {
+        hv_u_sint_accel->irqfd(s->set, s->route, false);
+        s->irqfd = false;
+    }
+    if (s->route >= 0) {
+        hv_u_sint_accel->route_del(s->route);
+        s->route = -1;
+    }
+    s->set = NULL;
+    s->ack = NULL;
+}
+
 static void hv_u_sint_disconnect(int handle, EventNotifier *set)
 {
     CPUState *cs = qemu_get_cpu(handle / HV_SINT_COUNT);
@@ -319,16 +336,10 @@ static void hv_u_sint_disconnect(int handle, EventNotifier *set)
         return;
     }
     s = &X86_CPU(cs)->hv_u->sints->sint[handle % HV_SINT_COUNT];
-    if (s->irqfd) {
-        hv_u_sint_accel->irqfd(set, s->route, false);
-        s->irqfd = false;
+    /* Released with an unplugged vCPU; the index may be another's now. */
+    if (s->set == set) {
+        hv_u_sint_release(s);
     }
-    if (s->route >= 0) {
-        hv_u_sint_accel->route_del(s->route);
-        s->route = -1;
-    }
-    s->set = NULL;
-    s->ack = NULL;
 }
 
 static const HvSintRouteOps hv_u_sint_ops = {
@@ -762,6 +773,15 @@ static void hv_u_hcall_write(void *opaque, hwaddr addr, uint64_t val,
         !X86_CPU(cs)->hv_u) {
         return;
     }
+    /*
+     * Hypercalls exist once the guest has said who it is (TLFS 3.13; KVM's
+     * kvm_hv_hypercall_enabled()).  Before that the port is an unassigned
+     * one: the OUT changes nothing.
+     */
+    if (!hv_part.guest_os_id) {
+        trace_hv_u_hypercall_no_os_id();
+        return;
+    }
     if (!hv_u_hcall_accel || !hv_u_hcall_accel(X86_CPU(cs))) {
         hv_u_hypercall_env(X86_CPU(cs));
     }
@@ -782,11 +802,24 @@ static const MemoryRegionOps hv_u_hcall_ops = {
     },
 };
 
-/* A system reset: the partition starts over, on every vCPU's copy too. */
+/*
+ * A system reset: the partition starts over, on every vCPU's copy too,
+ * and VP_RUNTIME counts from 0 again (KVM zeroes it at reset as well).
+ * Not in x86_hyperv_u_reset(): an INIT under TCG leaves run time alone.
+ */
 static void hv_u_partition_reset(void *opaque)
 {
+    CPUState *cs;
+
     memset(&hv_part, 0, sizeof(hv_part));
     hv_part_publish();
+    CPU_FOREACH(cs) {
+        X86CPU *cpu = X86_CPU(cs);
+
+        if (cpu->hv_u) {
+            cpu->hv_u->runtime_offset = -hv_u_thread_runtime(cpu);
+        }
+    }
 }
 
 /* The partition's hypercall port and reset, once for all vCPUs. */
@@ -933,7 +966,8 @@ static bool hv_u_wanted(X86CPU *cpu)
         cpu->hyperv_spinlock_attempts == HYPERV_SPINLOCK_NEVER_NOTIFY) {
         return false;
     }
-    return !kvm_enabled() || x86_hyperv_u_kvm();
+    /* Other accelerators (none built here) keep upstream's behaviour. */
+    return tcg_enabled() || qtest_enabled() || x86_hyperv_u_kvm();
 }
 
 static bool hv_u_check_features(X86CPU *cpu, Error **errp)
@@ -965,6 +999,15 @@ bool x86_hyperv_u_realize(X86CPU *cpu, Error **errp)
         return true;
     }
     if (!hv_u_check_features(cpu, errp)) {
+        return false;
+    }
+    /*
+     * A SINT is an MSI to the vCPU's APIC ID, and an MSI address holds 8
+     * bits of it, 0xff meaning every vCPU: refuse what cannot be reached.
+     */
+    if (hv_u_feat(cpu, HYPERV_FEAT_SYNIC) && cpu->apic_id >= 0xff) {
+        error_setg(errp, "Hyper-V SynIC emulated by QEMU supports APIC IDs "
+                   "up to 254; this vCPU has %u", cpu->apic_id);
         return false;
     }
     u = g_new0(HvUCpu, 1);
@@ -999,6 +1042,12 @@ void x86_hyperv_u_unrealize(X86CPU *cpu)
     hv_u_time_unrealize(cpu);
     if (cpu->apic_state && !kvm_enabled()) {
         apic_set_hv_vectors(cpu->apic_state, NULL, NULL, NULL, NULL);
+    }
+    /* Devices may keep their routes to an unplugged vCPU: cut them off. */
+    for (int i = 0; u->sints && i < HV_SINT_COUNT; i++) {
+        if (u->sints->sint[i].set) {
+            hv_u_sint_release(&u->sints->sint[i]);
+        }
     }
     cpu->hv_u = NULL;
     g_free(u->sints);

@@ -14,11 +14,15 @@
 #   --guest-filter PAT   only the guest cases whose name matches the shell
 #                        pattern PAT (default: $GUEST_CASE_FILTER, else all)
 #   --guest-accels LIST  run-suites.sh accelerator modes to run in L1, space-
-#                        separated: kvm (the K path) and/or kvm-u (the user
-#                        path forced on L1's KVM); default both
+#                        separated: kvm (the K path), kvm-u (the user path
+#                        forced on L1's KVM), kvm-nohv (L1's KVM with its
+#                        Hyper-V hidden, so QEMU picks the user path itself);
+#                        default all three
 #   --guest-only         only the guest tests: no migration, no Linux guest
+#   --parts LIST         what L1 runs, of guest, migrate and linux
+#                        (default all three; --guest-only is --parts guest)
 #   --qemu, --firmware, --upstream-qemu, --upstream-firmware, --smp,
-#   --timeout, --verbose   passed to run.sh.  --upstream-qemu defaults to
+#   --timeout, --name, --tcg-thread, --verbose   passed to run.sh.  --upstream-qemu defaults to
 #                        BUILD/upstream/qemu-system-x86_64 (make upstream);
 #                        without one, the migration pairs with upstream FAIL
 set -euo pipefail
@@ -32,8 +36,8 @@ guest_dir=$top/tests/guest
 image=
 up_given=
 guest_filter=${GUEST_CASE_FILTER:-}
-guest_accels='kvm kvm-u'
-guest_only=
+guest_accels='kvm kvm-u kvm-nohv'
+parts='guest migrate linux'
 pass=()
 
 while [ $# -gt 0 ]; do
@@ -43,9 +47,10 @@ while [ $# -gt 0 ]; do
     --guest-image) image=${2:?--guest-image needs a file}; shift 2 ;;
     --guest-filter) guest_filter=${2:?--guest-filter needs a pattern}; shift 2 ;;
     --guest-accels) guest_accels=${2:?--guest-accels needs a list}; shift 2 ;;
-    --guest-only) guest_only=1; shift ;;
+    --guest-only) parts=guest; shift ;;
+    --parts) parts=${2:?--parts needs a list}; shift 2 ;;
     --upstream-qemu) up_given=1; pass+=("$1" "${2:?$1 needs a path}"); shift 2 ;;
-    --qemu|--firmware|--upstream-firmware|--smp|--timeout)
+    --qemu|--firmware|--upstream-firmware|--smp|--timeout|--name|--tcg-thread)
         pass+=("$1" "${2:?$1 needs a value}"); shift 2 ;;
     --verbose) pass+=("$1"); shift ;;
     *) die "unknown option '$1' (see the header of $0)" ;;
@@ -57,12 +62,23 @@ case $guest_filter in
 esac
 for a in $guest_accels; do
     case $a in
-    kvm|kvm-u) ;;
-    *) die "--guest-accels: unknown mode '$a' (kvm or kvm-u)" ;;
+    kvm|kvm-u|kvm-nohv) ;;
+    *) die "--guest-accels: unknown mode '$a' (kvm, kvm-u or kvm-nohv)" ;;
     esac
 done
+for p in $parts; do
+    case $p in
+    guest|migrate|linux) ;;
+    *) die "--parts: unknown part '$p' (guest, migrate, linux)" ;;
+    esac
+done
+# has PART: whether this run includes it
+has() {
+    case " $parts " in *" $1 "*) return 0 ;; esac
+    return 1
+}
 image=${image:-$build/tests/guest/hvtest.elf}
-if [ -z "$up_given" ] && [ -z "$guest_only" ]; then
+if [ -z "$up_given" ] && has migrate; then
     if [ -x "$build/upstream/qemu-system-x86_64" ]; then
         pass+=(--upstream-qemu "$build/upstream/qemu-system-x86_64")
     else
@@ -78,13 +94,9 @@ mkdir -p "$stage"
 {
     echo "GUEST_CASE_FILTER='${guest_filter:-*}'"
     echo "GUEST_ACCELS='$guest_accels'"
-    if [ -n "$guest_only" ]; then
-        echo "LAB_PARTS='guest'"
-    else
-        echo "LAB_PARTS='guest migrate linux'"
-    fi
+    echo "LAB_PARTS='$parts'"
 } >"$stage/lab.env"
-if [ -z "$guest_only" ]; then
+if has linux; then
     "$top/tests/linux/build-initramfs.sh" "$build"
     mkdir -p "$stage/linux"
     for f in in-lab.sh qemu-args.sh evaluate.sh; do
@@ -103,6 +115,7 @@ else
 fi
 
 payload=("$here/lab-check.sh" "$stage/lab.env")
-[ -n "$guest_only" ] || payload+=("$here/migrate.sh" "$stage/linux")
+! has migrate || payload+=("$here/migrate.sh")
+! has linux || payload+=("$stage/linux")
 [ ! -d "$stage/guest" ] || payload+=("$stage/guest")
 exec "$here/run.sh" --build "$build" "${pass[@]}" -- "${payload[@]}"

@@ -54,6 +54,9 @@ fi
 # output goes to the console as it is.
 export QEMU=/opt/qemu/bin/qemu-system-x86_64
 export FIRMWARE=/opt/qemu/firmware
+# Preloaded into QEMU, this makes L1's KVM look as if built without
+# Hyper-V (run-suites.sh's kvm-nohv mode).
+export KVM_NO_HYPERV=/opt/qemu/lib/kvm-no-hyperv.so
 # Pristine upstream QEMU 10.0.2 when the runner was given one (run.sh
 # --upstream-qemu); empty otherwise, and payloads that need it say so.
 UPSTREAM_QEMU= UPSTREAM_FIRMWARE=

@@ -27,12 +27,15 @@
 #
 # A side is "ours" ($QEMU; on KVM, Hyper-V as hyperv=auto picks it: the
 # kernel path in the lab), "ours-u" ($QEMU with -accel kvm,hyperv=user:
-# the user path forced) or "upstream" ($UPSTREAM_QEMU, pristine QEMU
-# 10.0.2, kernel path).  The default pairs cover both paths and both
-# directions between them: ours:ours ours:upstream upstream:ours
-# ours-u:ours-u ours:ours-u ours-u:ours.
+# the user path forced), "ours-nohv" ($QEMU on a KVM whose Hyper-V is
+# hidden by $KVM_NO_HYPERV: the user path as QEMU picks it on a KVM built
+# without Hyper-V) or "upstream" ($UPSTREAM_QEMU, pristine QEMU 10.0.2,
+# kernel path).  The default pairs cover both paths and both directions
+# between them: ours:ours ours:upstream upstream:ours ours-u:ours-u
+# ours:ours-u ours-u:ours, and a host without in-kernel Hyper-V to one
+# with it and back: ours-nohv:ours ours:ours-nohv.
 #
-# Environment: QEMU, FIRMWARE (the lab's init sets them), UPSTREAM_QEMU,
+# Environment: QEMU, FIRMWARE, KVM_NO_HYPERV (the lab's init sets them), UPSTREAM_QEMU,
 # UPSTREAM_FIRMWARE (the same for upstream; a pair that needs them fails
 # without), ACCEL (default kvm), TMPDIR.  MIGRATE_IMAGE is the test guest
 # (default: guest/hvtest.elf beside this script), MIGRATE_TIMEOUT bounds
@@ -41,7 +44,7 @@
 
 here=$(cd "$(dirname "$0")" && pwd)
 image=${MIGRATE_IMAGE:-$here/guest/hvtest.elf}
-pairs=${MIGRATE_PAIRS:-ours:ours ours:upstream upstream:ours ours-u:ours-u ours:ours-u ours-u:ours}
+pairs=${MIGRATE_PAIRS:-ours:ours ours:upstream upstream:ours ours-u:ours-u ours:ours-u ours-u:ours ours-nohv:ours ours:ours-nohv}
 prefix=${MIGRATE_PREFIX:-nested/migrate}
 limit=${MIGRATE_TIMEOUT:-300}
 accel=${ACCEL:-kvm}
@@ -65,13 +68,13 @@ since() { echo "$(now) $1" | awk '{ printf "%.1f", $1 - $2 }'; }
 # qemu_of WHICH / fw_of WHICH: the binary and firmware of a side
 qemu_of() {
     case $1 in
-    ours|ours-u) echo "${QEMU:-}" ;;
+    ours|ours-u|ours-nohv) echo "${QEMU:-}" ;;
     upstream) echo "${UPSTREAM_QEMU:-}" ;;
     esac
 }
 fw_of() {
     case $1 in
-    ours|ours-u) echo "${FIRMWARE:-}" ;;
+    ours|ours-u|ours-nohv) echo "${FIRMWARE:-}" ;;
     upstream) echo "${UPSTREAM_FIRMWARE:-}" ;;
     esac
 }
@@ -80,6 +83,13 @@ accel_of() {
     case $1:$accel in
     ours-u:kvm) echo "kvm,hyperv=user" ;;
     *) echo "$accel" ;;
+    esac
+}
+
+# preload_of WHICH: what LD_PRELOAD gets on that side, if anything
+preload_of() {
+    case $1 in
+    ours-nohv) echo "${KVM_NO_HYPERV:-/missing/kvm-no-hyperv.so}" ;;
     esac
 }
 
@@ -139,7 +149,9 @@ start() {
         cat "$d/$side-$f.out" >"$d/$side-$f.log" &
         readers="$readers $!"
     done
-    timeout "$limit" "$(qemu_of "$which")" -L "$(fw_of "$which")" \
+    pre=$(preload_of "$which")
+    timeout "$limit" env ${pre:+LD_PRELOAD="$pre"} \
+        "$(qemu_of "$which")" -L "$(fw_of "$which")" \
         -accel "$(accel_of "$which")" -cpu "$cpu,$CPU_FLAGS" -M "$MACHINE" \
         -m 128 -smp 2 \
         -display none -nodefaults -no-reboot \
@@ -271,6 +283,10 @@ run_pair() {
         if [ -z "$(qemu_of "$w")" ] || [ ! -x "$(qemu_of "$w")" ] ||
            [ -z "$(fw_of "$w")" ] || [ ! -d "$(fw_of "$w")" ]; then
             result "FAIL: $p/setup (no $w QEMU or firmware in the lab: '$(qemu_of "$w")', '$(fw_of "$w")')"
+            return
+        fi
+        if [ -n "$(preload_of "$w")" ] && [ ! -r "$(preload_of "$w")" ]; then
+            result "FAIL: $p/setup (no $(preload_of "$w") for the $w side; KVM_NO_HYPERV)"
             return
         fi
     done

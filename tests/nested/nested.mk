@@ -4,14 +4,23 @@
 # works).  Included through tests/tests.mk by the top Makefile, which
 # defines B, TOP, QEMU, FIRMWARE, UP_BUILD and GUEST_IMAGE.
 #
-#   check-nested   boot L1 (Debian's kernel) under TCG with our QEMU; in L1,
-#                  on its KVM with in-kernel Hyper-V (the K path), run the
-#                  guest tests, the migration checks between our QEMU and
-#                  pristine upstream 10.0.2 (make upstream, also put into
-#                  L1) and the Linux-guest test.  Output to the
-#                  terminal and to $(B)/tests/results/nested.log (exit status
-#                  in nested.rc).  NESTED_FLAGS adds run.sh options, e.g.
-#                  NESTED_FLAGS=--verbose to watch L1's console.
+#   check-nested   boot L1 (Debian's kernel) under TCG with our QEMU, five
+#                  times, each boot with a time bound of its own so that a
+#                  stall of one cannot use up the others' time:
+#                    k     the guest tests on L1's KVM: the kernel path
+#                    u     the same on the user path forced (hyperv=user)
+#                    nohv  the user path as QEMU picks it on a KVM without
+#                          Hyper-V (L1's hidden by kvm-no-hyperv.so)
+#                    mig   migration between our QEMU and pristine upstream
+#                          10.0.2 (make upstream, also put into L1) and
+#                          between the paths
+#                    linux the Linux-guest test on the kernel path (L1's
+#                          vCPUs each on a thread of their own: an L2 Linux
+#                          with two vCPUs does not boot round robin)
+#                  Output to the terminal and to
+#                  $(B)/tests/results/nested.log (exit status in
+#                  nested.rc).  NESTED_FLAGS adds check.sh options to each
+#                  boot, e.g. NESTED_FLAGS=--verbose to watch L1's console.
 
 NESTED_RESULTS := $(B)/tests/results
 NESTED_FLAGS ?=
@@ -22,10 +31,20 @@ check-nested: qemu upstream $(GUEST_IMAGE)
 	@mkdir -p $(NESTED_RESULTS)
 	@echo "== Layer nested =="
 	@set -o pipefail; rc=0; \
-	$(TOP)/tests/nested/check.sh --build $(B) --qemu $(QEMU) \
-		--firmware $(FIRMWARE) \
-		--upstream-qemu $(UP_BUILD)/qemu-system-x86_64 \
-		--upstream-firmware $(UP_BUILD)/firmware \
-		$(if $(GUEST_IMAGE),--guest-image $(GUEST_IMAGE)) $(NESTED_FLAGS) 2>&1 | \
-		tee $(NESTED_RESULTS)/nested.log || rc=$$?; \
+	lab() { \
+		$(TOP)/tests/nested/check.sh --build $(B) --qemu $(QEMU) \
+			--firmware $(FIRMWARE) \
+			--upstream-qemu $(UP_BUILD)/qemu-system-x86_64 \
+			--upstream-firmware $(UP_BUILD)/firmware \
+			$(if $(GUEST_IMAGE),--guest-image $(GUEST_IMAGE)) \
+			"$$@" $(NESTED_FLAGS) || rc=1; \
+	}; \
+	{ \
+		lab --name k --parts guest --guest-accels kvm; \
+		lab --name u --parts guest --guest-accels kvm-u; \
+		lab --name nohv --parts guest --guest-accels kvm-nohv; \
+		lab --name mig --parts migrate; \
+		lab --name linux --parts linux --tcg-thread multi; \
+		exit $$rc; \
+	} 2>&1 | tee $(NESTED_RESULTS)/nested.log || rc=$$?; \
 	echo $$rc >$(NESTED_RESULTS)/nested.rc; exit $$rc

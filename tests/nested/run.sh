@@ -15,8 +15,9 @@
 # and the lab's own results: nested/l1-boot, nested/kvm-loaded,
 # nested/cap-hyperv-synic2, nested/payload-complete (and nested/payload-
 # results when the payload gave none, nested/l1-poweroff when L1 did not
-# end by itself).  The whole L1 console is kept in
-# BUILD/tests/nested/console.log.
+# end by itself); with --name NAME they are nested/NAME/l1-boot and so on.
+# The whole L1 console is kept in BUILD/tests/nested/console.log
+# (console-NAME.log).
 # Exit status 0 when nothing failed.
 #
 # Options:
@@ -32,6 +33,14 @@
 #   --smp N           L1 vCPUs (default 2)
 #   --timeout SEC     bound on the whole L1 run (default 1500); the payload
 #                     gets this less 120 s
+#   --tcg-thread single|multi   how L0 runs L1's vCPUs (default single:
+#                     one thread, round robin; multi: one thread each,
+#                     MTTCG).  Under MTTCG L1 was seen to stall for minutes
+#                     while one of its CPUs ran an L2 guest, and L2 guests
+#                     to reset; round robin is too slow for an L2 Linux
+#                     with two vCPUs (docs/decisions.md)
+#   --name NAME       name this L1 run (results nested/NAME/..., files
+#                     console-NAME.log), for several runs one after another
 #   --verbose         also show the whole L1 console on the terminal
 set -euo pipefail
 
@@ -41,6 +50,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 build=$top/build
 qemu='' firmware='' smp=2 limit=1500 verbose='' up_qemu='' up_firmware=''
+name='' tcg_thread=single
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -52,6 +62,8 @@ while [ $# -gt 0 ]; do
     --smp) smp=${2:?--smp needs a number}; shift 2 ;;
     --timeout) limit=${2:?--timeout needs seconds}; shift 2 ;;
     --verbose) verbose=1; shift ;;
+    --name) name=${2:?--name needs a word}; shift 2 ;;
+    --tcg-thread) tcg_thread=${2:?--tcg-thread needs single or multi}; shift 2 ;;
     --) shift; break ;;
     *) die "unknown option '$1' (usage: run.sh [options] -- ENTRY [FILE|DIR...])" ;;
     esac
@@ -64,6 +76,14 @@ if ! [[ $limit =~ ^[0-9]+$ ]] || [ "$limit" -lt 240 ]; then
     die "--timeout must be at least 240 s"
 fi
 [[ $smp =~ ^[1-9][0-9]*$ ]] || die "--smp needs a number of vCPUs"
+case $tcg_thread in
+single|multi) ;;
+*) die "--tcg-thread takes single or multi" ;;
+esac
+[[ $name =~ ^[a-z0-9-]*$ ]] || die "--name takes lower-case letters, digits and '-'"
+# R: the prefix of the lab's own results; sfx: of its files
+R=nested${name:+/$name}
+sfx=${name:+-$name}
 
 [ -x "$qemu" ] || die "$qemu is missing: build it first (make qemu)"
 [ -f "$firmware/bios-256k.bin" ] ||
@@ -100,6 +120,17 @@ if [ ! -x "$work/kvmcaps" ] || [ "$here/kvmcaps.c" -nt "$work/kvmcaps" ]; then
     mv "$work/kvmcaps.tmp" "$work/kvmcaps"
 fi
 
+# kvm-no-hyperv.so hides L1's in-kernel Hyper-V from the QEMU it is
+# preloaded into (run-suites.sh's kvm-nohv mode); it needs only the C
+# library that QEMU brings along.
+if [ ! -f "$work/kvm-no-hyperv.so" ] ||
+    [ "$here/kvm-no-hyperv.c" -nt "$work/kvm-no-hyperv.so" ]; then
+    gcc -shared -fPIC -O2 -Wall -Werror -o "$work/kvm-no-hyperv.so.tmp" \
+        "$here/kvm-no-hyperv.c" ||
+        die "cannot build kvm-no-hyperv.so: install gcc and linux-libc-dev (scripts/host-setup.sh)"
+    mv "$work/kvm-no-hyperv.so.tmp" "$work/kvm-no-hyperv.so"
+fi
+
 root=$work/root
 initrd=$work/l1-initrd.gz
 echo "nested: assembling L1 initramfs (kernel $rel)"
@@ -108,6 +139,7 @@ ird_busybox "$root"
 ird_file "$root" "$here/init.sh" /init 0755
 ird_file "$root" "$here/../lib/init-early.sh" /lib/init-early.sh 0644
 ird_file "$root" "$work/kvmcaps" /bin/kvmcaps 0755
+ird_file "$root" "$work/kvm-no-hyperv.so" /opt/qemu/lib/kvm-no-hyperv.so 0755
 ird_modules "$root" "$kroot" "$rel" irqbypass kvm ccp kvm_amd
 ird_elf "$root" "$qemu" /opt/qemu/bin/qemu-system-x86_64
 # copy_firmware SRC DEST: files only: keymaps and descriptors are not used
@@ -133,12 +165,13 @@ for f in "$@"; do
 done
 printf 'ENTRY=%s\nPAYLOAD_TIMEOUT=%s\n' "$entry" $((limit - 120)) >"$root/etc/lab.conf"
 ird_pack "$root" "$initrd"
-echo "nested: L1 initramfs $(du -m "$initrd" | cut -f1) MiB; booting L1 (TCG, -smp $smp, bound ${limit}s)"
+echo "$R: L1 initramfs $(du -m "$initrd" | cut -f1) MiB; booting L1 (TCG, -smp $smp, bound ${limit}s)"
 
-console=$work/console.log
-qerr=$work/qemu-stderr.log
+console=$work/console$sfx.log
+qerr=$work/qemu-stderr$sfx.log
+counts=$work/counts$sfx
 : >"$console"
-rm -f "$work/counts"
+rm -f "$counts"
 pass=0 fail=0 pending=0 payres=0 payfail=0
 booted='' kvm='' synic2='' up='' started='' ended='' t_boot='' t_pay=''
 t0=$(date +%s.%N)
@@ -152,9 +185,14 @@ result() {
     esac
 }
 
+# nrip-save=off: QEMU 10.0.2's TCG advertises SVM's NRIP save but never
+# writes the VMCB's next_rip, so L1's KVM would take a stale value (one it
+# wrote itself when injecting a soft interrupt) for the end of the next
+# instruction it skips.
 set +e
 timeout --kill-after=10 "$limit" "$qemu" -L "$firmware" \
-    -accel tcg -cpu max -m 2048 -smp "$smp" \
+    -accel tcg,thread="$tcg_thread" -cpu max,nrip-save=off \
+    -m 2048 -smp "$smp" \
     -nodefaults -display none -no-reboot -serial stdio -monitor none \
     -kernel "$kroot/boot/vmlinuz-$rel" -initrd "$initrd" \
     -append "console=ttyS0 tsc=reliable quiet loglevel=3 panic=-1 mitigations=off" \
@@ -173,16 +211,16 @@ timeout --kill-after=10 "$limit" "$qemu" -L "$firmware" \
         "LAB: init=started")
             booted=1
             t_boot=$(secs)
-            result "PASS: nested/l1-boot (init ran after ${t_boot}s)" ;;
+            result "PASS: $R/l1-boot (init ran after ${t_boot}s)" ;;
         "LAB: kvm=present")
             kvm=1
-            result "PASS: nested/kvm-loaded (/dev/kvm present)" ;;
+            result "PASS: $R/kvm-loaded (/dev/kvm present)" ;;
         "LAB: kvm=missing")
             kvm=0
-            result "FAIL: nested/kvm-loaded (no /dev/kvm; see the LAB: module lines in $console)" ;;
+            result "FAIL: $R/kvm-loaded (no /dev/kvm; see the LAB: module lines in $console)" ;;
         "LAB: module."*=error*)
             echo "  ${line#LAB: }" ;;
-        "INFO: "*)
+        "INFO: "*|"RETRY: "*)
             echo "$line" ;;
         "CAP: "*)
             echo "  $line"
@@ -190,9 +228,9 @@ timeout --kill-after=10 "$limit" "$qemu" -L "$firmware" \
             "CAP: HYPERV_SYNIC2="*)
                 synic2=${line#*=}
                 if [ "$synic2" -gt 0 ] 2>/dev/null; then
-                    result "PASS: nested/cap-hyperv-synic2 (KVM_CAP_HYPERV_SYNIC2=$synic2)"
+                    result "PASS: $R/cap-hyperv-synic2 (KVM_CAP_HYPERV_SYNIC2=$synic2)"
                 else
-                    result "FAIL: nested/cap-hyperv-synic2 (KVM_CAP_HYPERV_SYNIC2=$synic2 in L1)"
+                    result "FAIL: $R/cap-hyperv-synic2 (KVM_CAP_HYPERV_SYNIC2=$synic2 in L1)"
                 fi ;;
             esac ;;
         "LAB: uptime-at-init="*)
@@ -204,42 +242,42 @@ timeout --kill-after=10 "$limit" "$qemu" -L "$firmware" \
             rc=${line#*=}
             t_pay=$(echo "$ended $started" | awk '{ printf "%.1f", $1 - $2 }')
             if [ "$rc" = 0 ]; then
-                result "PASS: nested/payload-complete ($entry finished in ${t_pay}s)"
+                result "PASS: $R/payload-complete ($entry finished in ${t_pay}s)"
             elif [ "$rc" = timeout ]; then
-                result "FAIL: nested/payload-complete ($entry timed out after ${t_pay}s)"
+                result "FAIL: $R/payload-complete ($entry timed out after ${t_pay}s)"
             elif [ "$payfail" -gt 0 ]; then
                 # Its own FAIL lines already count; do not count them twice.
                 echo "  payload $entry exited $rc after ${t_pay}s"
             else
-                result "FAIL: nested/payload-complete ($entry exited '$rc' without a FAIL line)"
+                result "FAIL: $R/payload-complete ($entry exited '$rc' without a FAIL line)"
             fi ;;
         esac
     done
     # What never showed up is a failure too, named so that it can be found.
     tail=" (see $console and $qerr)"
-    [ -n "$booted" ] || result "FAIL: nested/l1-boot (L1 init never reported$tail)"
+    [ -n "$booted" ] || result "FAIL: $R/l1-boot (L1 init never reported$tail)"
     [ -n "$booted" ] && [ -z "$kvm" ] &&
-        result "FAIL: nested/kvm-loaded (L1 stopped before checking /dev/kvm$tail)"
+        result "FAIL: $R/kvm-loaded (L1 stopped before checking /dev/kvm$tail)"
     [ -n "$booted" ] && [ -z "$synic2" ] &&
-        result "FAIL: nested/cap-hyperv-synic2 (no answer from kvmcaps: no /dev/kvm or L1 stopped$tail)"
+        result "FAIL: $R/cap-hyperv-synic2 (no answer from kvmcaps: no /dev/kvm or L1 stopped$tail)"
     [ -n "$booted" ] && [ -z "$ended" ] &&
-        result "FAIL: nested/payload-complete (L1 stopped before the payload ended$tail)"
+        result "FAIL: $R/payload-complete (L1 stopped before the payload ended$tail)"
     [ -z "$ended" ] || [ "$payres" -gt 0 ] ||
-        result "FAIL: nested/payload-results ($entry printed no PASS/FAIL line)"
-    echo "nested: time l1-boot=${t_boot:-?}s (L1 uptime ${up:-?}s) payload=${t_pay:-?}s total=$(secs)s"
-    echo "$pass $fail $pending" >"$work/counts"
+        result "FAIL: $R/payload-results ($entry printed no PASS/FAIL line)"
+    echo "$R: time l1-boot=${t_boot:-?}s (L1 uptime ${up:-?}s) payload=${t_pay:-?}s total=$(secs)s"
+    echo "$pass $fail $pending" >"$counts"
 }
 status=("${PIPESTATUS[@]}")
 set -e
-read -r pass fail pending <"$work/counts" || die "the console parser died before counting"
+read -r pass fail pending <"$counts" || die "the console parser died before counting"
 # L1 powers itself off: any other end of L0's QEMU is a failure.
 if [ "${status[0]}" -ne 0 ]; then
     if [ "${status[0]}" -eq 124 ] || [ "${status[0]}" -eq 137 ]; then
-        echo "FAIL: nested/l1-poweroff (L1 still running after ${limit}s; killed)"
+        echo "FAIL: $R/l1-poweroff (L1 still running after ${limit}s; killed)"
     else
-        echo "FAIL: nested/l1-poweroff (L0 QEMU exited ${status[0]}: $(tail -n 1 "$qerr"))"
+        echo "FAIL: $R/l1-poweroff (L0 QEMU exited ${status[0]}: $(tail -n 1 "$qerr"))"
     fi
     fail=$((fail + 1))
 fi
-echo "nested: $pass PASS, $fail FAIL, $pending PENDING"
+echo "$R: $pass PASS, $fail FAIL, $pending PENDING"
 [ "$fail" -eq 0 ]

@@ -18,7 +18,8 @@
  * (its contents are put there on every enable); a write without the
  * enable bit leaves the page it names untouched; GUEST_OS_ID 0 clears
  * the enable bit (KVM does so; the TLFS only says the page cannot be
- * enabled while the ID is 0).
+ * enabled while the ID is 0), and with hv-u=1 (the user path) a call
+ * through the old page then goes unanswered.
  *
  * Needs -device hyperv-testdev and hv-synic.  The kernel path's page
  * must hold vmcall/vmmcall then RET (accel=kvm-k); other paths only a
@@ -50,6 +51,7 @@
 #define BAD_CODE        UINT64_C(0x0fff)
 #define FOUR_GIB        (UINT64_C(1) << 32)
 #define PATTERN         0x5a
+#define UNANSWERED      UINT64_C(0x5eed5eed5eed5eed)
 
 typedef uint64_t (*hcall_fn)(void *page, uint64_t control, uint64_t input,
                              uint64_t output);
@@ -74,6 +76,20 @@ static bool strict_page(void)
     const char *accel = opt_get("accel");
 
     return accel && !strcmp(accel, "kvm-k");
+}
+
+/*
+ * Run the page's code with RAX preset: on the user path, a hypercall the
+ * partition does not answer must leave RAX (the status) as it was.
+ */
+static uint64_t call_keeping_rax(void *p, uint64_t control, uint64_t rax)
+{
+    asm volatile("call *%[page]"
+                 : "+a"(rax), "+c"(control)
+                 : [page] "r"(p)
+                 : "memory", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
+                   "cc");
+    return rax;
 }
 
 static uint64_t read_msr(uint32_t msr)
@@ -243,6 +259,16 @@ static void page_checks(void)
     report(!(read_msr(HV_X64_MSR_HYPERCALL) & HV_HYPERCALL_ENABLE),
            "page: GUEST_OS_ID 0 clears the enable bit (0x%lx)",
            read_msr(HV_X64_MSR_HYPERCALL));
+    /*
+     * Hypercalls need a guest OS ID (KVM raises #UD for its VMCALL then).
+     * The user path's page still holds its OUT, which must go unanswered.
+     */
+    if (opt_get("hv-u")) {
+        uint64_t rax = call_keeping_rax(a, BAD_CODE, UNANSWERED);
+
+        report(rax == UNANSWERED, "page: a hypercall while GUEST_OS_ID is 0 "
+               "is not answered (RAX 0x%lx)", rax);
+    }
     wrmsr_safe(HV_X64_MSR_GUEST_OS_ID, HV_TEST_GUEST_OS_ID);
     report(enable_page(a) && hv_hypercall_page_filled(a, strict),
            "page: enabled again after a new GUEST_OS_ID");
