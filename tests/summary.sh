@@ -9,8 +9,9 @@
 # counts as one failure: a crashed runner must never look like a pass.
 # PENDING lines name checks that a later issue owns; they are listed and
 # counted apart, never as passes.  RETRY lines name nested-lab cases that
-# failed once and ran again; they are listed too.  The last line is "N passed, N failed";
-# the exit status is 0 only when nothing failed and something passed.
+# failed once and ran again; they are listed too.  The last line is
+# "N passed, N failed"; the exit status is 0 only when nothing failed and
+# something passed.
 set -euo pipefail
 
 results=${1:?usage: summary.sh RESULTS LAYER...}

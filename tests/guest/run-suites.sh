@@ -14,7 +14,8 @@
 # subset of kvm-host's) on the lab's KVM with its Hyper-V hidden from QEMU
 # (KVM_NO_HYPERV names kvm-no-hyperv.so, preloaded), so that QEMU's own
 # choice takes the user path as on a KVM built without Hyper-V; it stands
-# in for the host's KVM where the host has none.  CASE-FILTER is a shell pattern on case names.
+# in for the host's KVM where the host has none.  CASE-FILTER is a shell
+# pattern on case names.
 # GUEST_RUN_TAGS (space-separated) names further tags to run, for cases
 # kept out of the default set under a tag of their own; their results are
 # still named after the accelerator's tag.  Output, one line each:
@@ -48,9 +49,9 @@ selftest-smp4  | tcg kvm-host kvm-k | -cpu @CPU@ -smp 4 | suite=selftest
 selftest-x2apic| tcg kvm-host kvm-k | -cpu @CPU@ -smp 4 | suite=selftest x2apic=1
 # The user path (QEMU itself emulates Hyper-V) runs under tcg, on the
 # KVM of the host, which lacks Hyper-V (kvm-host: hyperv=auto picks it),
-# forced on the KVM of the lab (kvm-u), and picked by QEMU on the KVM of the lab
-# with its Hyper-V hidden (kvm-nohv: the cases that show the choice and
-# the main scenarios; kvm-u runs the rest of the same code).
+# forced on the KVM of the lab (kvm-u), and picked by QEMU on the KVM of
+# the lab with its Hyper-V hidden (kvm-nohv: the cases that show the
+# choice and the main scenarios; kvm-u runs the rest of the same code).
 # hv-vapic is kernel-path only: the user path refuses it.
 hyperv-cpuid   | kvm-k | -cpu host,hv-vpindex,hv-synic,hv-time,hv-relaxed,hv-vapic,hv-runtime -smp 2 | suite=hyperv-cpuid hv=vpindex,synic,time,relaxed,vapic,runtime hv-strict=1
 hyperv-cpuid-legacy | kvm-k kvm-u kvm-host tcg kvm-nohv | -cpu kvm64,hv_vpindex,hv_synic,hv_time,hv_stimer -smp 2 | suite=hyperv-cpuid hv=vpindex,synic,time,stimer hv-strict=1
@@ -111,7 +112,8 @@ die() {
 
 usage() {
     echo "usage: run-suites.sh QEMU FIRMWARE_DIR ACCEL IMAGE [CASE-FILTER]" >&2
-    echo "  ACCEL: tcg, kvm (kvm-k cases when HV_LAB=1, else kvm-host) or kvm-u" >&2
+    echo "  ACCEL: tcg, kvm (kvm-k cases when HV_LAB=1, else kvm-host)," >&2
+    echo "         kvm-u or kvm-nohv (in the nested lab)" >&2
     exit 2
 }
 
@@ -314,10 +316,11 @@ count() {
 run_counted() {
     out=$TMP/attempt.out
     (run_case "$@") >"$out" || true
-    if [ "${GUEST_RETRY:-0}" = 1 ] && [ "$(count 'FAIL: ' "$out")" != 0 ]; then
+    nfail=$(count 'FAIL: ' "$out")
+    if [ "${GUEST_RETRY:-0}" = 1 ] && [ "$nfail" != 0 ]; then
         first=$(grep -m 1 '^FAIL: ' "$out")
         sed 's/^/# first try: /' "$out"
-        echo "RETRY: guest/$TAG/$1 (first try: $(count 'FAIL: ' "$out") failed; first: ${first#FAIL: guest/"$TAG"/})"
+        echo "RETRY: guest/$TAG/$1 (first try: $nfail failed; first: ${first#FAIL: guest/"$TAG"/})"
         (run_case "$@") >"$out" || true
     fi
     cat "$out"

@@ -22,7 +22,8 @@
 #   --parts LIST         what L1 runs, of guest, migrate and linux
 #                        (default all three; --guest-only is --parts guest)
 #   --qemu, --firmware, --upstream-qemu, --upstream-firmware, --smp,
-#   --timeout, --name, --tcg-thread, --verbose   passed to run.sh.  --upstream-qemu defaults to
+#   --timeout, --name, --tcg-thread, --verbose   passed to run.sh.
+#                        --upstream-qemu defaults to
 #                        BUILD/upstream/qemu-system-x86_64 (make upstream);
 #                        without one, the migration pairs with upstream FAIL
 set -euo pipefail

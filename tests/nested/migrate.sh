@@ -35,9 +35,9 @@
 # ours:ours-u ours-u:ours, and a host without in-kernel Hyper-V to one
 # with it and back: ours-nohv:ours ours:ours-nohv.
 #
-# Environment: QEMU, FIRMWARE, KVM_NO_HYPERV (the lab's init sets them), UPSTREAM_QEMU,
-# UPSTREAM_FIRMWARE (the same for upstream; a pair that needs them fails
-# without), ACCEL (default kvm), TMPDIR.  MIGRATE_IMAGE is the test guest
+# Environment: QEMU, FIRMWARE, KVM_NO_HYPERV (the lab's init sets them),
+# UPSTREAM_QEMU, UPSTREAM_FIRMWARE (the same for upstream; a pair that
+# needs them fails without), ACCEL (default kvm), TMPDIR.  MIGRATE_IMAGE is the test guest
 # (default: guest/hvtest.elf beside this script), MIGRATE_TIMEOUT bounds
 # each QEMU (default 300 s), MIGRATE_PREFIX names the results (default
 # nested/migrate).
