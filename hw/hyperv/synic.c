@@ -17,6 +17,14 @@
  * guest, after emptying the slot, writes EOM; the accelerator turns that
  * (and the EOI of the SINT's vector) into the route's acknowledgement
  * notifier, which retries.
+ *
+ * That holds only while QEMU is the host's only writer of the slots.  KVM's
+ * in-kernel synthetic timers write their expiration messages into the same
+ * slots from the vCPU's own context (inside KVM_RUN), under no lock QEMU
+ * can take.  On such a SynIC (post_on_vcpu) every slot write of ours runs
+ * on that vCPU's thread, outside KVM_RUN, where it cannot interleave with
+ * the kernel's: posting then costs a kick of the vCPU, as upstream QEMU
+ * always pays.  docs/devel/synic-threads.md has the whole rule.
  */
 
 #include "qemu/osdep.h"
@@ -31,6 +39,7 @@
 #include "qapi/error.h"
 #include "exec/address-spaces.h"
 #include "exec/memory.h"
+#include "hw/core/cpu.h"
 #include "hw/qdev-core.h"
 #include "hw/hyperv/hyperv.h"
 #include "hw/hyperv/hv-log.h"
@@ -93,6 +102,12 @@ struct SynICState {
     QemuMutex slot_lock;
     unsigned waiters[HV_SINT_COUNT];
 
+    /*
+     * The accelerator itself fills message slots from the vCPU's context:
+     * post on the vCPU's thread.  Set before the first route, then fixed.
+     */
+    bool post_on_vcpu;
+
     /* This SynIC's routes; changed and walked with the BQL held. */
     QLIST_HEAD(, HvSintRoute) routes;
     HvSintSource sources[HV_SINT_COUNT];
@@ -103,12 +118,19 @@ struct SynICState {
  * them, all under HvSintRoute.lock:
  *   IDLE -> STAGED   hyperv_post_msg() (any thread): the slot was full
  *   IDLE -> DONE     hyperv_post_msg() (any thread): delivered, or failed
- *   STAGED -> DONE   ack notifier or page disable (main loop, BQL)
+ *   IDLE -> QUEUED   hyperv_post_msg() (any thread), post_on_vcpu SynIC:
+ *                    the first attempt is queued on the target vCPU
+ *   QUEUED -> STAGED, QUEUED -> DONE
+ *                    that attempt (target vCPU's thread, BQL)
+ *   STAGED -> DONE   ack notifier or page disable (main loop, BQL); for a
+ *                    post_on_vcpu SynIC the ack's retry runs on the target
+ *                    vCPU's thread (BQL)
  *   DONE -> IDLE     completion bottom half (main loop, BQL), which then
  *                    calls the route's callback with the outcome
  */
 typedef enum HvStagedState {
     HV_STAGED_IDLE,
+    HV_STAGED_QUEUED,
     HV_STAGED_STAGED,
     HV_STAGED_DONE,
 } HvStagedState;
@@ -341,6 +363,22 @@ static void route_try_deliver_locked(HvSintRoute *r)
     route_finish_locked(r, ret);
 }
 
+/*
+ * The first attempt of a post on a post_on_vcpu SynIC.  Executed on the
+ * target vCPU's thread, outside KVM_RUN, with the BQL held.
+ */
+static void route_post_on_vcpu(CPUState *cs, run_on_cpu_data data)
+{
+    HvSintRoute *r = data.host_ptr;
+
+    WITH_QEMU_LOCK_GUARD(&r->lock) {
+        if (r->state == HV_STAGED_QUEUED) {
+            route_try_deliver_locked(r);
+        }
+    }
+    hyperv_sint_route_unref(r);
+}
+
 int hyperv_post_msg(HvSintRoute *r, struct hyperv_message *msg)
 {
     if (!r->cb) {
@@ -355,8 +393,47 @@ int hyperv_post_msg(HvSintRoute *r, struct hyperv_message *msg)
         return -EAGAIN;
     }
     r->msg = *msg;
+    if (r->synic->post_on_vcpu) {
+        /* The work holds a reference: the route outlives the queue. */
+        r->state = HV_STAGED_QUEUED;
+        hyperv_sint_route_ref(r);
+        async_run_on_cpu(r->synic->cs, route_post_on_vcpu,
+                         RUN_ON_CPU_HOST_PTR(r));
+        return 0;
+    }
     route_try_deliver_locked(r);
     return 0;
+}
+
+/* Every route with a message staged for @sint tries again.  BQL. */
+static void synic_retry_staged(SynICState *s, uint32_t sint)
+{
+    HvSintRoute *r;
+
+    QLIST_FOREACH(r, &s->routes, link) {
+        if (r->sint != sint || !r->cb) {
+            continue;
+        }
+        WITH_QEMU_LOCK_GUARD(&r->lock) {
+            if (r->state == HV_STAGED_STAGED) {
+                route_try_deliver_locked(r);
+            }
+        }
+    }
+}
+
+/*
+ * The retry of a post_on_vcpu SynIC.  Executed on its vCPU's thread,
+ * outside KVM_RUN, with the BQL held.  The SynIC lives as long as the
+ * vCPU that runs this.
+ */
+static void synic_retry_on_vcpu(CPUState *cs, run_on_cpu_data data)
+{
+    SynICState *s = get_synic(cs);
+
+    if (s) {
+        synic_retry_staged(s, data.host_int);
+    }
 }
 
 /*
@@ -366,19 +443,15 @@ int hyperv_post_msg(HvSintRoute *r, struct hyperv_message *msg)
 static void sint_source_ack(EventNotifier *n)
 {
     HvSintSource *src = container_of(n, HvSintSource, ack_notifier);
-    HvSintRoute *r;
+    SynICState *s = src->synic;
 
     event_notifier_test_and_clear(n);
-    QLIST_FOREACH(r, &src->synic->routes, link) {
-        if (r->src != src || !r->cb) {
-            continue;
-        }
-        WITH_QEMU_LOCK_GUARD(&r->lock) {
-            if (r->state == HV_STAGED_STAGED) {
-                route_try_deliver_locked(r);
-            }
-        }
+    if (s->post_on_vcpu) {
+        async_run_on_cpu(s->cs, synic_retry_on_vcpu,
+                         RUN_ON_CPU_HOST_INT(src->sint));
+        return;
     }
+    synic_retry_staged(s, src->sint);
 }
 
 /* Report the outcome to the route's owner.  Main loop, BQL. */
@@ -410,15 +483,23 @@ int hyperv_set_event_flag(HvSintRoute *r, unsigned eventno)
         trace_hyperv_event_flag_bad(s->vp_index, r->sint, eventno);
         return -EINVAL;
     }
-    if (!qatomic_read(&s->enabled) ||
-        qatomic_read(&s->event_page_addr) == HV_SYNIC_PAGE_OFF) {
-        return -ENXIO;
-    }
     word = &s->event_page->slot[r->sint].flags[BIT_WORD(eventno)];
     mask = BIT_MASK(eventno);
-    /* A flag the guest has not consumed yet needs no new interrupt. */
-    if (qatomic_fetch_or(word, mask) & mask) {
-        return 0;
+    /*
+     * Reset disables the SynIC, then clears the pages under slot_lock:
+     * holding it from the check to the write, a flag is either set
+     * before the clearing or not at all, and never survives into the
+     * next boot.
+     */
+    WITH_QEMU_LOCK_GUARD(&s->slot_lock) {
+        if (!qatomic_read(&s->enabled) ||
+            qatomic_read(&s->event_page_addr) == HV_SYNIC_PAGE_OFF) {
+            return -ENXIO;
+        }
+        /* A flag the guest has not consumed yet needs no new interrupt. */
+        if (qatomic_fetch_or(word, mask) & mask) {
+            return 0;
+        }
     }
     memory_region_set_dirty(&s->event_page_mr, 0, sizeof(*s->event_page));
     trace_hyperv_event_flag_set(s->vp_index, r->sint, eventno);
@@ -794,6 +875,16 @@ static void hv_synic_types(void)
     type_register_static(&synic_type_info);
 }
 type_init(hv_synic_types)
+
+void hyperv_synic_set_post_on_vcpu(CPUState *cs, bool on)
+{
+    SynICState *s = get_synic(cs);
+
+    if (s) {
+        s->post_on_vcpu = on;
+        trace_hyperv_synic_post_on_vcpu(s->vp_index, on);
+    }
+}
 
 bool hyperv_synic_add(CPUState *cs, Error **errp)
 {

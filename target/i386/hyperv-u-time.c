@@ -360,13 +360,15 @@ static void hv_guest_write(hwaddr gpa, void *buf, hwaddr len)
  * reader loop expects.  Without a TSC source the page stays at sequence
  * 0.  A GPA that is not RAM keeps the MSR value but gets no page (KVM
  * marks its page as failed and the guest sees the same: no valid page).
+ * Only the fields the TLFS defines are written (the first 24 bytes, as
+ * KVM writes them): the rest of the page is the guest's.
  */
 static void hv_tsc_page_write(X86CPU *cpu, hwaddr gpa)
 {
-    g_autofree struct hyperv_reference_tsc_page *pg =
-        g_new0(struct hyperv_reference_tsc_page, 1);
-    uint32_t seq = HV_REFERENCE_TSC_SEQ_INVALID;
+    /* tsc_sequence, _reserved1, tsc_scale, tsc_offset */
+    uint8_t hdr[offsetof(struct hyperv_reference_tsc_page, _reserved2)] = {};
     const hwaddr body = offsetof(struct hyperv_reference_tsc_page, _reserved1);
+    uint32_t seq = HV_REFERENCE_TSC_SEQ_INVALID;
 
     if (!hyperv_is_guest_ram(gpa, HV_PAGE_SIZE, true)) {
         hv_guest_error("VP %u: reference TSC page at 0x%" HWADDR_PRIx
@@ -381,18 +383,20 @@ static void hv_tsc_page_write(X86CPU *cpu, hwaddr gpa)
             seq = 1;
         }
         hv_time.sequence = seq;
-        pg->tsc_scale = cpu_to_le64(hv_time.scale);
-        pg->tsc_offset = cpu_to_le64(hv_time.offset);
+        stq_le_p(hdr + offsetof(struct hyperv_reference_tsc_page, tsc_scale),
+                 hv_time.scale);
+        stq_le_p(hdr + offsetof(struct hyperv_reference_tsc_page, tsc_offset),
+                 hv_time.offset);
     }
-    pg->tsc_sequence = cpu_to_le32(HV_REFERENCE_TSC_SEQ_INVALID);
-    hv_guest_write(gpa, &pg->tsc_sequence, sizeof(pg->tsc_sequence));
+    /* hdr's sequence is still HV_REFERENCE_TSC_SEQ_INVALID (0). */
+    hv_guest_write(gpa, hdr, body);
     /* The guest must see the page invalid before the body changes ... */
     smp_wmb();
-    hv_guest_write(gpa + body, (uint8_t *)pg + body, sizeof(*pg) - body);
+    hv_guest_write(gpa + body, hdr + body, sizeof(hdr) - body);
     /* ... and the whole body before the sequence that validates it. */
     smp_wmb();
-    pg->tsc_sequence = cpu_to_le32(seq);
-    hv_guest_write(gpa, &pg->tsc_sequence, sizeof(pg->tsc_sequence));
+    stl_le_p(hdr, seq);
+    hv_guest_write(gpa, hdr, body);
     trace_hv_u_tsc_page(gpa, seq);
 }
 

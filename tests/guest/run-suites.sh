@@ -84,6 +84,9 @@ synic-conn-legacy | kvm-k kvm-u kvm-host tcg | -cpu kvm64,hv_vpindex,hv_synic,hv
 synic-hcall    | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-hcall
 synic-malicious | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-malicious
 synic-reset    | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-reset
+# Timer messages written by KVM itself and device messages posted by QEMU
+# on one SINT (Linux without hv-stimer-direct shares SINT 2 that way).
+synic-stimer-mix | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer -device hyperv-testdev -smp 2 | suite=synic-stimer-mix
 # The synic-defects groups check what the SynIC and hyperv-testdev of
 # QEMU 10.0.2 got wrong (wrong statuses, aborts, a NULL dereference,
 # out-of-bounds writes); each is a regression test for our replacement.
@@ -93,6 +96,7 @@ synic-defects-status | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -dev
 synic-defects-vp | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=vp
 synic-defects-simp-off | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=simp-off
 synic-defects-simp-far | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=simp-far
+synic-defects-simp-top | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough,host-phys-bits=off,phys-bits=52 -device hyperv-testdev -smp 2 | suite=synic-defects part=simp-top
 synic-defects-siefp-off | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=siefp-off
 synic-defects-sint16 | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=sint16
 synic-defects-payload240 | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=payload240

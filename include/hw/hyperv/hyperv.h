@@ -48,7 +48,8 @@ int hyperv_sint_route_set_sint(HvSintRoute *sint_route);
  * Post @msg to the route's message slot.  Returns 0 when the message is
  * taken (the completion callback follows), -EAGAIN while an earlier
  * message of this route is still staged, -EINVAL for a route without
- * callback or a malformed message.  Never kicks the target vCPU.
+ * callback or a malformed message.  Kicks the target vCPU only where the
+ * accelerator writes the same slots (hyperv_synic_set_post_on_vcpu()).
  */
 int hyperv_post_msg(HvSintRoute *sint_route, struct hyperv_message *msg);
 
@@ -111,6 +112,13 @@ void hyperv_synic_reset(CPUState *cs);
 #define HV_SYNIC_PAGE_OFF ((hwaddr)-1)
 void hyperv_synic_update(CPUState *cs, bool enable,
                          hwaddr msg_page_addr, hwaddr event_page_addr);
+/*
+ * The accelerator writes @cs's message slots itself, from the vCPU's own
+ * context (KVM's in-kernel synthetic timers): the SynIC then does every
+ * slot write of its own on that vCPU's thread.  Call before the first
+ * route to the vCPU is made.
+ */
+void hyperv_synic_set_post_on_vcpu(CPUState *cs, bool on);
 /* True once any vCPU has a SynIC. */
 bool hyperv_is_synic_enabled(void);
 

@@ -19,6 +19,8 @@
 #include "hw/pci/msi.h"
 #include "hyperv.h"
 #include "hyperv-u.h"
+#include "kvm_i386.h"
+#include "qemu/range.h"
 #include "hw/hyperv/hyperv.h"
 #include "hw/hyperv/hv-log.h"
 #include "hyperv-proto.h"
@@ -98,6 +100,15 @@ int hyperv_x86_synic_add(X86CPU *cpu)
         error_report_err(err);
         return -ENOMEM;
     }
+    /*
+     * KVM's synthetic timers write their messages into the SIMP slots
+     * themselves, from the vCPU's context.  A guest can use them when
+     * hv-stimer offers them, and also without it unless hv-enforce-cpuid
+     * makes KVM refuse the STIMER MSRs: then our posts must go through
+     * the vCPU's thread (hw/hyperv/synic.c).
+     */
+    hyperv_synic_set_post_on_vcpu(CPU(cpu), !cpu->hyperv_enforce_cpuid ||
+                                  hyperv_feat_enabled(cpu, HYPERV_FEAT_STIMER));
     return 0;
 }
 
@@ -108,23 +119,72 @@ void hyperv_x86_synic_reset(X86CPU *cpu)
 }
 
 /*
+ * KVM's own memory slots that QEMU's x86 set-up places (target/i386/kvm):
+ * on VMX the TSS (three pages) and the real-mode identity map just below
+ * it, at 0xfeffc000.  A memory slot of ours overlapping them is refused
+ * by KVM, which QEMU cannot survive.
+ */
+#define KVM_PRIVATE_SLOTS_BASE  0xfeffc000ull
+#define KVM_PRIVATE_SLOTS_SIZE  (4 * HV_PAGE_SIZE)
+/*
+ * The local APIC's window (MSIs and the xAPIC registers, where VMX and
+ * AVIC keep their APIC-access page).  QEMU's APIC region hides any RAM
+ * below it, so an overlay there would never be seen by the guest either.
+ */
+#define APIC_WINDOW_BASE        0xfee00000ull
+#define APIC_WINDOW_SIZE        0x100000ull
+
+/*
+ * Why a SynIC page at @gpa cannot be mapped, or NULL if it can.  KVM's
+ * memory slots cannot lie above the host's physical address width (a
+ * qemu64 or kvm64 guest has 40 bits, and many hosts 39), nor over KVM's
+ * private slots; TCG only needs the guest's width.
+ */
+static const char *synic_page_refusal(X86CPU *cpu, hwaddr gpa)
+{
+    unsigned bits = cpu->phys_bits;
+
+    if (kvm_enabled()) {
+        /* KVM's own limit for guest physical addresses (0: unknown) */
+        unsigned host = kvm_arch_get_supported_cpuid(kvm_state, 0x80000008,
+                                                     0, R_EAX) & 0xff;
+
+        bits = host ? MIN(bits, host) : bits;
+        if (ranges_overlap(gpa, HV_PAGE_SIZE, KVM_PRIVATE_SLOTS_BASE,
+                           KVM_PRIVATE_SLOTS_SIZE)) {
+            return "over KVM's TSS and identity map";
+        }
+        if (ranges_overlap(gpa, HV_PAGE_SIZE, APIC_WINDOW_BASE,
+                           APIC_WINDOW_SIZE)) {
+            return "in the local APIC's window";
+        }
+    }
+    if (bits < 64 && gpa >> bits) {
+        return "beyond the physical address width";
+    }
+    return NULL;
+}
+
+/*
  * The GPA of an enabled SIMP/SIEFP page, or HV_SYNIC_PAGE_OFF (GPA 0 is a
- * page like any other).  With SYNIC2, KVM accepts
- * any value; a page beyond the guest's physical address width cannot be
- * mapped (KVM would refuse the memory slot), so it stays unmapped.
+ * page like any other).  With SYNIC2, KVM accepts any value, and so does
+ * the user path, as KVM does: a page that cannot be mapped stays
+ * unmapped, with a guest error; the guest then gets no messages (or
+ * flags).  This also runs on an incoming migration's values.
  */
 static hwaddr synic_page_gpa(X86CPU *cpu, uint64_t msr, const char *name)
 {
     hwaddr gpa = msr & ~(hwaddr)(HV_PAGE_SIZE - 1);
+    const char *why;
 
     if (!(msr & 1)) {
         return HV_SYNIC_PAGE_OFF;
     }
-    if (cpu->phys_bits < 64 && gpa >> cpu->phys_bits) {
+    why = synic_page_refusal(cpu, gpa);
+    if (why) {
         trace_kvm_hv_synic_page_bad(hyperv_vp_index(CPU(cpu)), name, gpa);
-        hv_guest_error("VP %u: %s page 0x%" PRIx64
-                       " beyond the physical address width; not mapped",
-                       hyperv_vp_index(CPU(cpu)), name, gpa);
+        hv_guest_error("VP %u: %s page 0x%" PRIx64 " %s; not mapped",
+                       hyperv_vp_index(CPU(cpu)), name, gpa, why);
         return HV_SYNIC_PAGE_OFF;
     }
     return gpa;
@@ -184,14 +244,73 @@ static int kvm_hv_synic_exit(X86CPU *cpu, struct kvm_hyperv_exit *hv)
     return EXCP_INTERRUPT;
 }
 
+/*
+ * The input GPA the guest passed to a memory-form hypercall (TLFS 3.7:
+ * RDX in 64-bit mode, EBX:ECX from 32-bit code).
+ */
+static bool kvm_hv_hcall_input_gpa(X86CPU *cpu, uint64_t *gpa)
+{
+    CPUState *cs = CPU(cpu);
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    bool code64;
+
+    if (cs->vcpu_dirty) {
+        regs.rdx = cpu->env.regs[R_EDX];
+        regs.rbx = cpu->env.regs[R_EBX];
+        regs.rcx = cpu->env.regs[R_ECX];
+        code64 = cpu->env.hflags & HF_CS64_MASK;
+    } else if (kvm_vcpu_ioctl(cs, KVM_GET_REGS, &regs) < 0 ||
+               kvm_vcpu_ioctl(cs, KVM_GET_SREGS, &sregs) < 0) {
+        return false;
+    } else {
+        code64 = (sregs.efer & MSR_EFER_LMA) && sregs.cs.l;
+    }
+    *gpa = code64 ? regs.rdx : (regs.rbx << 32) | (uint32_t)regs.rcx;
+    return true;
+}
+
+/*
+ * HvSignalEvent in memory form reaches us only after KVM read its input
+ * quadword and found no eventfd for it.  KVM since 5.14 then passes that
+ * quadword in params[0]; older KVM passed the input GPA.  If params[0] is
+ * not the GPA in the guest's registers it is the quadword; if it is, the
+ * quadword is read at that GPA, which gives the right answer for both.
+ */
+static bool kvm_hv_signal_event_input(X86CPU *cpu, uint64_t param,
+                                      uint64_t *val)
+{
+    uint64_t gpa, v;
+
+    if (!kvm_hv_hcall_input_gpa(cpu, &gpa)) {
+        return false;
+    }
+    if (param != gpa) {
+        *val = param;
+        return true;
+    }
+    if (!hyperv_guest_ram_rw(gpa, &v, sizeof(v), false)) {
+        return false;
+    }
+    *val = le64_to_cpu(v);
+    return true;
+}
+
 static uint16_t kvm_hv_hcall(X86CPU *cpu, struct kvm_hyperv_exit *exit)
 {
     uint16_t code = exit->u.hcall.input & HV_HYPERCALL_CODE_MASK;
     bool fast = exit->u.hcall.input & HV_HYPERCALL_FAST;
+    uint64_t in = exit->u.hcall.params[0];
 
-    trace_kvm_hv_hcall(code, fast, exit->u.hcall.params[0]);
-    return hyperv_hcall(code, fast, exit->u.hcall.params[0],
-                        exit->u.hcall.params[1],
+    trace_kvm_hv_hcall(code, fast, in);
+    if (code == HV_SIGNAL_EVENT && !fast) {
+        /* KVM already checked the GPA: what is left is its value. */
+        if (!kvm_hv_signal_event_input(cpu, in, &in)) {
+            return HV_STATUS_INVALID_ALIGNMENT;
+        }
+        fast = true;
+    }
+    return hyperv_hcall(code, fast, in, exit->u.hcall.params[1],
                         hyperv_feat_enabled(cpu, HYPERV_FEAT_SYNDBG));
 }
 

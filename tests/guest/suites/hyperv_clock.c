@@ -9,7 +9,9 @@
  *        ref = ((tsc * scale) >> 64) + offset
  *    must agree with TIME_REF_COUNT on every vCPU: a page value is never
  *    ahead of a later MSR read, an MSR value never ahead of a later page
- *    read, and the two stay within MAX_SKEW of each other.
+ *    read, and the two stay within MAX_SKEW of each other;
+ *  - the host writes only the fields the TLFS defines (24 bytes, as KVM
+ *    does): the rest of the page keeps what the guest put there.
  * A sequence of 0 tells the guest to use the MSR instead (KVM does so
  * when the host clock is not stable); that is reported as INFO and the
  * page checks are then not counted as passed.
@@ -21,6 +23,7 @@
 #include "lib/hyperv.h"
 #include "lib/report.h"
 #include "lib/smp.h"
+#include "lib/string.h"
 #include "lib/timing.h"
 #include "lib/x86.h"
 #include "suites/suite.h"
@@ -32,6 +35,7 @@
 #define MAX_SKEW        UINT64_C(1000000)   /* 100 ms: a loaded lab */
 #define SEQ_RETRIES     1000000
 #define PAGE_FILL_US    1000000
+#define TAIL_FILL       0xa5        /* what the guest leaves past offset 24 */
 
 static struct hv_tsc_page *tsc_page;
 
@@ -160,6 +164,21 @@ static void page_vs_msr(void *arg)
     }
 }
 
+/* Whether the bytes after the TLFS's fields still hold TAIL_FILL. */
+static bool tail_kept(const struct hv_tsc_page *pg)
+{
+    const uint8_t *b = (const uint8_t *)pg;
+    unsigned int i;
+
+    for (i = sizeof(*pg); i < PAGE_SIZE; i++) {
+        if (b[i] != TAIL_FILL) {
+            report_info("tsc page: byte %u is 0x%x", i, b[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
 static void check_page(void)
 {
     static struct page_result res[MAX_CPUS];
@@ -171,6 +190,9 @@ static void check_page(void)
         return;
     }
     gpa = virt_to_phys(tsc_page);
+    /* the TLFS defines the first 24 bytes: the rest stays the guest's */
+    memset((uint8_t *)tsc_page + sizeof(*tsc_page), TAIL_FILL,
+           PAGE_SIZE - sizeof(*tsc_page));
     report(wrmsr_safe(HV_X64_MSR_REFERENCE_TSC, gpa |
                       HV_REFERENCE_TSC_ENABLE) == NO_FAULT,
            "tsc page: REFERENCE_TSC enabled at 0x%lx", gpa);
@@ -179,6 +201,9 @@ static void check_page(void)
              PAGE_FILL_US);
     report_info("tsc page: sequence %u scale 0x%lx offset %ld",
                 tsc_page->sequence, tsc_page->scale, tsc_page->offset);
+    report(tail_kept(tsc_page), "tsc page: the host wrote only the "
+           "sequence, scale and offset; bytes %u-4095 are as the guest "
+           "left them", (unsigned int)sizeof(*tsc_page));
     if (tsc_page->sequence == 0) {
         report_info("tsc page: sequence 0, the guest must use "
                     "TIME_REF_COUNT; the page checks do not apply");

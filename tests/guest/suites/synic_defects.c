@@ -16,6 +16,11 @@
  *               asserts on the -ENXIO)
  *   simp-far    SIMP and SIEFP at 1 << 46, beyond the host's physical
  *               address width (10.0.2 aborts: KVM refuses the memslot)
+ *   simp-top    SIMP and SIEFP on the top page below the guest's own
+ *               physical address width, run with a width above the
+ *               host's (qemu64 and kvm64 have 40 bits, many hosts 39):
+ *               KVM refuses such a memory slot, and 10.0.2 and our own
+ *               first SynIC aborted; the page must stay unmapped instead
  *   siefp-off   HvSignalEvent to a VP whose SIEFP or SCONTROL is off
  *               (10.0.2: the testdev asserts on -ENXIO)
  *   sint16      connections to SINT 16 and 255 (10.0.2 indexes the
@@ -287,6 +292,25 @@ static void part_simp_far(void)
     }
 }
 
+static void part_simp_top(void)
+{
+    static const uint32_t msrs[] = { HV_X64_MSR_SIMP, HV_X64_MSR_SIEFP };
+    static const char *const names[] = { "SIMP", "SIEFP" };
+    unsigned int bits = cpuid(0x80000008).a & 0xff, i;
+    uint64_t top = (UINT64_C(1) << bits) - PAGE_SIZE, own = 0;
+    int vec;
+
+    report_info("simp-top: the guest has %u physical address bits", bits);
+    for (i = 0; i < 2; i++) {
+        rdmsr_safe(msrs[i], &own);
+        vec = wrmsr_safe(msrs[i], top | 1);
+        report(vec == NO_FAULT, "simp-top: %s at 0x%lx is taken (vector "
+               "%d)", names[i], top, vec);
+        wrmsr_safe(msrs[i], own);
+        alive(i ? "SIEFP on the top page" : "SIMP on the top page");
+    }
+}
+
 static void part_siefp_off(void)
 {
     uint64_t siefp = virt_to_phys(synic_siefp(0));
@@ -457,6 +481,7 @@ static const struct {
     { "vp", part_vp },
     { "simp-off", part_simp_off },
     { "simp-far", part_simp_far },
+    { "simp-top", part_simp_top },
     { "siefp-off", part_siefp_off },
     { "sint16", part_sint16 },
     { "payload240", part_payload240 },
