@@ -235,14 +235,9 @@ static void synic_fail_staged(SynICState *s)
     }
 }
 
-void hyperv_synic_update(CPUState *cs, bool enable,
-                         hwaddr msg_page_addr, hwaddr event_page_addr)
+static void synic_apply(SynICState *s, bool enable, hwaddr msg_page_addr,
+                        hwaddr event_page_addr)
 {
-    SynICState *s = get_synic(cs);
-
-    if (!s) {
-        return;
-    }
     trace_hyperv_synic_update(s->vp_index, enable, msg_page_addr,
                               event_page_addr);
     memory_region_transaction_begin();
@@ -252,6 +247,16 @@ void hyperv_synic_update(CPUState *cs, bool enable,
     qatomic_set(&s->enabled, enable);
     if (!synic_can_post(s)) {
         synic_fail_staged(s);
+    }
+}
+
+void hyperv_synic_update(CPUState *cs, bool enable,
+                         hwaddr msg_page_addr, hwaddr event_page_addr)
+{
+    SynICState *s = get_synic(cs);
+
+    if (s) {
+        synic_apply(s, enable, msg_page_addr, event_page_addr);
     }
 }
 
@@ -272,7 +277,7 @@ static void synic_reset_hold(Object *obj, ResetType type)
      * Devices release their routes in their own reset, which comes first;
      * what is staged on routes that outlive it can no longer be delivered.
      */
-    hyperv_synic_update(s->cs, false, HV_SYNIC_PAGE_OFF, HV_SYNIC_PAGE_OFF);
+    synic_apply(s, false, HV_SYNIC_PAGE_OFF, HV_SYNIC_PAGE_OFF);
     /*
      * A poster on another thread that found the SynIC enabled before the
      * update may still be filling a slot: it holds slot_lock while it does,
@@ -295,13 +300,14 @@ static void synic_reset_hold(Object *obj, ResetType type)
 static int synic_fill_slot(SynICState *s, uint32_t sint,
                            const struct hyperv_message *msg, bool waiting)
 {
-    struct hyperv_message *slot = &s->msg_page->slot[sint];
+    struct hyperv_message *slot;
     hwaddr off = sint * sizeof(*slot);
 
     QEMU_LOCK_GUARD(&s->slot_lock);
     if (!synic_can_post(s)) {
         return -ENXIO;
     }
+    slot = &s->msg_page->slot[sint];
     if (qatomic_read(&slot->header.message_type) != HV_MESSAGE_NONE) {
         qatomic_or(&slot->header.message_flags, HV_MESSAGE_FLAG_PENDING);
         /*
@@ -483,7 +489,6 @@ int hyperv_set_event_flag(HvSintRoute *r, unsigned eventno)
         trace_hyperv_event_flag_bad(s->vp_index, r->sint, eventno);
         return -EINVAL;
     }
-    word = &s->event_page->slot[r->sint].flags[BIT_WORD(eventno)];
     mask = BIT_MASK(eventno);
     /*
      * Reset disables the SynIC, then clears the pages under slot_lock:
@@ -496,6 +501,7 @@ int hyperv_set_event_flag(HvSintRoute *r, unsigned eventno)
             qatomic_read(&s->event_page_addr) == HV_SYNIC_PAGE_OFF) {
             return -ENXIO;
         }
+        word = &s->event_page->slot[r->sint].flags[BIT_WORD(eventno)];
         /* A flag the guest has not consumed yet needs no new interrupt. */
         if (qatomic_fetch_or(word, mask) & mask) {
             return 0;
@@ -570,6 +576,8 @@ HvSintRoute *hyperv_sint_route_new(uint32_t vp_index, uint32_t sint,
         return NULL;
     }
     r = g_new0(HvSintRoute, 1);
+    /* The route may outlive the vCPU (unplug): it keeps its SynIC. */
+    object_ref(OBJECT(s));
     r->synic = s;
     r->sint = sint;
     r->refcount = 1;
@@ -608,6 +616,7 @@ void hyperv_sint_route_unref(HvSintRoute *r)
         qemu_mutex_destroy(&r->lock);
     }
     sint_source_put(r->src);
+    object_unref(OBJECT(r->synic));
     g_free(r);
 }
 
@@ -848,8 +857,65 @@ static void synic_realize(DeviceState *dev, Error **errp)
     s->event_page_addr = HV_SYNIC_PAGE_OFF;
     s->msg_page = memory_region_get_ram_ptr(&s->msg_page_mr);
     s->event_page = memory_region_get_ram_ptr(&s->event_page_mr);
+}
+
+/*
+ * The vCPU goes away (unplug).  Devices may still hold routes to this
+ * SynIC, and with them a reference to it: those routes stay valid but can
+ * deliver nothing, and the vCPU they named is not touched again.  The
+ * pages go now, so that the vCPU can be plugged in again with pages of the
+ * same names.  BQL, the vCPU's thread gone.
+ */
+static void synic_unrealize(DeviceState *dev)
+{
+    SynICState *s = SYNIC(dev);
+    HvSintRoute *r, *next;
+    bool orphan;
+
+    synic_apply(s, false, HV_SYNIC_PAGE_OFF, HV_SYNIC_PAGE_OFF);
+    s->post_on_vcpu = false;
+    QLIST_FOREACH_SAFE(r, &s->routes, link, next) {
+        if (!r->cb) {
+            continue;
+        }
+        /*
+         * Under the route's lock, a poster either saw post_on_vcpu clear
+         * or has queued its work by now; work queued on the vCPU whose
+         * thread is gone never runs, so it completes here, and its
+         * reference goes with it.
+         */
+        WITH_QEMU_LOCK_GUARD(&r->lock) {
+            orphan = r->state == HV_STAGED_QUEUED;
+            if (orphan) {
+                route_finish_locked(r, -ENXIO);
+            }
+        }
+        if (orphan) {
+            hyperv_sint_route_unref(r);
+        }
+    }
+    s->cs = NULL;
+    /* A writer that saw the SynIC enabled has finished with the pages. */
+    WITH_QEMU_LOCK_GUARD(&s->slot_lock) {
+        s->msg_page = NULL;
+        s->event_page = NULL;
+    }
+    object_unparent(OBJECT(&s->msg_page_mr));
+    object_unparent(OBJECT(&s->event_page_mr));
+    trace_hyperv_synic_unrealize(s->vp_index);
+}
+
+static void synic_instance_init(Object *obj)
+{
+    SynICState *s = SYNIC(obj);
+
     qemu_mutex_init(&s->slot_lock);
     QLIST_INIT(&s->routes);
+}
+
+static void synic_finalize(Object *obj)
+{
+    qemu_mutex_destroy(&SYNIC(obj)->slot_lock);
 }
 
 static void synic_class_init(ObjectClass *klass, void *data)
@@ -858,6 +924,7 @@ static void synic_class_init(ObjectClass *klass, void *data)
     ResettableClass *rc = RESETTABLE_CLASS(klass);
 
     dc->realize = synic_realize;
+    dc->unrealize = synic_unrealize;
     rc->phases.hold = synic_reset_hold;
     /* Created with its vCPU, never by the user. */
     dc->user_creatable = false;
@@ -867,6 +934,8 @@ static const TypeInfo synic_type_info = {
     .name = TYPE_SYNIC,
     .parent = TYPE_DEVICE,
     .instance_size = sizeof(SynICState),
+    .instance_init = synic_instance_init,
+    .instance_finalize = synic_finalize,
     .class_init = synic_class_init,
 };
 

@@ -280,6 +280,63 @@ static void test_testdev_bogus_commands(void)
     qtest_quit(qts);
 }
 
+/* The CPU hotplug registers of pc (docs/specs/acpi_cpu_hotplug.rst). */
+#define CPUHP_BASE          0xaf00
+#define CPUHP_SELECTOR      0x0     /* dword: which CPU */
+#define CPUHP_FLAGS         0x4     /* byte */
+#define CPUHP_FLAG_EJECT    0x08
+
+/* testdev commands: bits 7:0 SINT, 15:8 VP index, 23:16 command */
+#define TESTDEV_CMD(cmd, vp, sint)  ((sint) | (vp) << 8 | (cmd) << 16)
+#define TESTDEV_ROUTE_CREATE        1
+#define TESTDEV_ROUTE_DESTROY       2
+#define TESTDEV_ROUTE_SET_SINT      3
+
+/* What the guest's ACPI code does for an unplug: eject the CPU. */
+static void eject_cpu(QTestState *qts, uint32_t cpu)
+{
+    qtest_outl(qts, CPUHP_BASE + CPUHP_SELECTOR, cpu);
+    qtest_outb(qts, CPUHP_BASE + CPUHP_FLAGS, CPUHP_FLAG_EJECT);
+}
+
+/*
+ * Unplug a vCPU with a SynIC while a device still holds a route to it,
+ * use the route, then plug the same vCPU in again, twice.  This used to
+ * abort QEMU at the re-plug ("RAMBlock ... already registered"): the
+ * SynIC's pages outlived the vCPU, and routes pointed at a SynIC they held
+ * no reference to.
+ */
+static void test_synic_cpu_replug(void)
+{
+    QTestState *qts = qtest_init("-machine pc -smp 1,maxcpus=2 "
+                                 "-cpu qemu64,hv-vpindex,hv-synic "
+                                 "-device hyperv-testdev");
+    QDict *resp;
+    int i;
+
+    /* The guest switches the hotplug interface to its modern form. */
+    qtest_outl(qts, CPUHP_BASE, 0);
+    for (i = 0; i < 3; i++) {
+        qtest_qmp_assert_success(qts, "{'execute': 'device_add', "
+                                 "'arguments': {"
+                                 "'driver': 'qemu64-x86_64-cpu', "
+                                 "'id': 'cpu1', 'socket-id': 0, "
+                                 "'core-id': 1, 'thread-id': 0}}");
+        qtest_outl(qts, 0x3000, TESTDEV_CMD(TESTDEV_ROUTE_CREATE, 1, 2));
+        qtest_qmp_assert_success(qts, "{'execute': 'device_del', "
+                                 "'arguments': {'id': 'cpu1'}}");
+        eject_cpu(qts, 1);
+        qtest_qmp_eventwait(qts, "DEVICE_DELETED");
+        /* The route outlives its vCPU: raising it does nothing. */
+        qtest_outl(qts, 0x3000, TESTDEV_CMD(TESTDEV_ROUTE_SET_SINT, 1, 2));
+        qtest_outl(qts, 0x3000, TESTDEV_CMD(TESTDEV_ROUTE_DESTROY, 1, 2));
+    }
+    resp = qtest_qmp(qts, "{'execute': 'query-status'}");
+    g_assert(qdict_haskey(resp, "return"));
+    qobject_unref(resp);
+    qtest_quit(qts);
+}
+
 int main(int argc, char **argv)
 {
     int i;
@@ -308,5 +365,6 @@ int main(int argc, char **argv)
     qtest_add_func("/hyperv/testdev/qom", test_testdev_qom);
     qtest_add_func("/hyperv/testdev/bogus-commands",
                    test_testdev_bogus_commands);
+    qtest_add_func("/hyperv/synic/cpu-replug", test_synic_cpu_replug);
     return g_test_run();
 }
