@@ -198,30 +198,3 @@ uint64_t hyperv_syndbg_query_options(void)
     }
     return msg.u.query_options.options;
 }
-
-/*
- * The hypercalls QEMU answers, after the accelerator decoded the input
- * value: the SynIC's always, the debugger's only with hv-syndbg (else the
- * code does not exist for the guest, as on KVM).
- */
-uint16_t hyperv_hcall(uint16_t code, bool fast, uint64_t in, uint64_t out,
-                      bool syndbg)
-{
-    switch (code) {
-    case HV_POST_MESSAGE:
-        return hyperv_hcall_post_message(in, fast);
-    case HV_SIGNAL_EVENT:
-        return hyperv_hcall_signal_event(in, fast);
-    case HV_POST_DEBUG_DATA:
-        return syndbg ? hyperv_hcall_post_dbg_data(in, out, fast) :
-                        HV_STATUS_INVALID_HYPERCALL_CODE;
-    case HV_RETRIEVE_DEBUG_DATA:
-        return syndbg ? hyperv_hcall_retreive_dbg_data(in, out, fast) :
-                        HV_STATUS_INVALID_HYPERCALL_CODE;
-    case HV_RESET_DEBUG_SESSION:
-        return syndbg ? hyperv_hcall_reset_dbg_session(out) :
-                        HV_STATUS_INVALID_HYPERCALL_CODE;
-    default:
-        return HV_STATUS_INVALID_HYPERCALL_CODE;
-    }
-}

@@ -1,6 +1,9 @@
 /*
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
+ * The names and layouts this interface keeps from upstream QEMU's header
+ * of the same name: Copyright (c) 2017-2018 Virtuozzo International GmbH.
+ *
  * Hyper-V wire formats shared by the SynIC, VMBus and the synthetic
  * debugger: hypercall codes and statuses, message and event-flag pages,
  * hypercall inputs.  Facts from the Hyper-V Top-Level Functional

@@ -1,6 +1,9 @@
 /*
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
+ * The names and layouts this interface keeps from upstream QEMU's header
+ * of the same name: Copyright (c) 2015-2018 Virtuozzo International GmbH.
+ *
  * Hyper-V synthetic interrupt controller (SynIC): the interface devices
  * (VMBus, the synthetic debugger, hyperv-testdev) and the accelerators use.
  *

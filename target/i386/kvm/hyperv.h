@@ -1,6 +1,9 @@
 /*
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
+ * The function names this interface keeps from upstream QEMU's header of
+ * the same name: Copyright (C) 2015 Andrey Smetanin <asmetanin@virtuozzo.com>.
+ *
  * Hyper-V SynIC on KVM: the glue between KVM's in-kernel Hyper-V emulation
  * and QEMU's SynIC core (hw/hyperv/synic.c).
  */
