@@ -13,6 +13,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/error-report.h"
 #include "qemu/log.h"
 #include "qemu/main-loop.h"
 #include "qapi/error.h"
@@ -27,6 +28,7 @@
 #include "system/kvm.h"
 #include "system/reset.h"
 #include "system/runstate.h"
+#include "system/system.h"
 #include "system/tcg.h"
 #include "system/qtest.h"
 #include "hw/hyperv/hv-log.h"
@@ -704,18 +706,19 @@ static uint64_t hv_u_hcall_decode(X86CPU *cpu, uint64_t control,
     }
 }
 
-void x86_hyperv_u_hypercall(X86CPU *cpu, HvUHcallRegs *r)
+bool x86_hyperv_u_hypercall(X86CPU *cpu, HvUHcallRegs *r)
 {
     uint64_t result;
 
     /*
-     * Hypercalls exist for CPL 0 in protected mode only (TLFS 3.6).  KVM
-     * raises #UD elsewhere; an I/O handler cannot, so the caller gets
-     * ACCESS_DENIED and nothing happens.
+     * Hypercalls exist for CPL 0 in protected mode only (TLFS 3.6); KVM
+     * raises #UD elsewhere, and so does the caller.
      */
     if (!r->privileged) {
-        result = HV_STATUS_ACCESS_DENIED;
-    } else if (r->code64) {
+        trace_hv_u_hcall_ud(hyperv_vp_index(CPU(cpu)));
+        return false;
+    }
+    if (r->code64) {
         result = hv_u_hcall_decode(cpu, r->rcx, r->rdx, r->r8);
     } else {
         result = hv_u_hcall_decode(cpu,
@@ -730,6 +733,18 @@ void x86_hyperv_u_hypercall(X86CPU *cpu, HvUHcallRegs *r)
         r->rax = (uint32_t)result;
         r->rdx = result >> 32;
     }
+    return true;
+}
+
+static bool hv_u_privileged(CPUX86State *env)
+{
+    return !(env->hflags & HF_CPL_MASK) && (env->cr[0] & CR0_PE_MASK) &&
+           !(env->eflags & VM_MASK);
+}
+
+bool x86_hyperv_u_hcall_ud(X86CPU *cpu)
+{
+    return cpu->hv_u && hv_part.guest_os_id && !hv_u_privileged(&cpu->env);
 }
 
 static bool (*hv_u_hcall_accel)(X86CPU *cpu);
@@ -747,15 +762,24 @@ static void hv_u_hypercall_env(X86CPU *cpu)
 
     cpu_synchronize_state(CPU(cpu));
     r = (HvUHcallRegs) {
-        .privileged = !(env->hflags & HF_CPL_MASK) &&
-                      (env->cr[0] & CR0_PE_MASK),
+        .privileged = hv_u_privileged(env),
         .code64 = env->hflags & HF_CS64_MASK,
         .rax = env->regs[R_EAX], .rbx = env->regs[R_EBX],
         .rcx = env->regs[R_ECX], .rdx = env->regs[R_EDX],
         .rsi = env->regs[R_ESI], .rdi = env->regs[R_EDI],
         .r8 = env->regs[8],
     };
-    x86_hyperv_u_hypercall(cpu, &r);
+    if (!x86_hyperv_u_hypercall(cpu, &r)) {
+        /*
+         * #UD, delivered at the next entry (KVM: after the OUT completes,
+         * so it reports the instruction after it).  TCG raised it already.
+         */
+        env->exception_nr = EXCP06_ILLOP;
+        env->exception_injected = 1;
+        env->has_error_code = 0;
+        env->error_code = 0;
+        return;
+    }
     env->regs[R_EAX] = r.rax;
     env->regs[R_EDX] = r.rdx;
 }
@@ -822,19 +846,52 @@ static void hv_u_partition_reset(void *opaque)
     }
 }
 
+static MemoryRegion hv_u_hcall_port;
+
+/*
+ * Once every device is in place: the hypercall port must be ours.  A
+ * user's device at 0x5c-0x5f would be silently shadowed (or shadow the
+ * hypercalls), so refuse to start instead.
+ */
+static void hv_u_check_hcall_port(Notifier *n, void *data)
+{
+    hwaddr p;
+
+    for (p = 0; p < memory_region_size(&hv_u_hcall_port); p++) {
+        MemoryRegionSection sec = memory_region_find(get_system_io(),
+                                                     HV_U_HCALL_PORT + p, 1);
+        bool ours = sec.mr == &hv_u_hcall_port;
+
+        if (sec.mr) {
+            memory_region_unref(sec.mr);
+        }
+        if (!ours) {
+            error_report("I/O port 0x%" HWADDR_PRIx " is taken by '%s', but "
+                         "QEMU's Hyper-V hypercall page needs ports "
+                         "0x%x-0x%x (hv-* options without in-kernel Hyper-V)",
+                         HV_U_HCALL_PORT + p,
+                         sec.mr ? memory_region_name(sec.mr) : "?",
+                         HV_U_HCALL_PORT, HV_U_HCALL_PORT + 3);
+            exit(1);
+        }
+    }
+}
+
 /* The partition's hypercall port and reset, once for all vCPUs. */
 static void hv_u_partition_init(void)
 {
-    static MemoryRegion port;
+    static Notifier port_check = { .notify = hv_u_check_hcall_port };
+    MemoryRegion *port = &hv_u_hcall_port;
     static bool done;
 
     if (done) {
         return;
     }
     done = true;
-    memory_region_init_io(&port, NULL, &hv_u_hcall_ops, NULL,
+    memory_region_init_io(port, NULL, &hv_u_hcall_ops, NULL,
                           "hyperv-hypercall", 4);
-    memory_region_add_subregion(get_system_io(), HV_U_HCALL_PORT, &port);
+    memory_region_add_subregion(get_system_io(), HV_U_HCALL_PORT, port);
+    qemu_add_machine_init_done_notifier(&port_check);
     qemu_register_reset(hv_u_partition_reset, NULL);
 }
 

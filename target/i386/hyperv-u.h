@@ -64,14 +64,23 @@ void x86_hyperv_u_set_sint_accel(const HvUSintAccel *accel);
  * A hypercall through the hypercall page: the registers it reads and
  * writes (TLFS 3.7, 3.8), and the mode that decides which of them count.
  * x86_hyperv_u_hypercall() answers it, leaving the result in @rax (and,
- * from 32-bit code, @rdx).  BQL held, on the calling vCPU's thread.
+ * from 32-bit code, @rdx), and returns true; it returns false, with the
+ * registers untouched, for a call from outside CPL 0 of protected mode,
+ * which the caller turns into #UD (TLFS 3.6; KVM does the same).  BQL
+ * held, on the calling vCPU's thread.
  */
 typedef struct HvUHcallRegs {
     bool privileged;        /* CPL 0 in protected mode */
     bool code64;            /* a 64-bit code segment */
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, r8;
 } HvUHcallRegs;
-void x86_hyperv_u_hypercall(X86CPU *cpu, HvUHcallRegs *r);
+bool x86_hyperv_u_hypercall(X86CPU *cpu, HvUHcallRegs *r);
+/*
+ * Under TCG, before the hypercall port's OUT: whether it is a hypercall
+ * that must raise #UD instead (the vCPU emulates Hyper-V, hypercalls are
+ * enabled, and it does not run at CPL 0 in protected mode).
+ */
+bool x86_hyperv_u_hcall_ud(X86CPU *cpu);
 
 /*
  * An accelerator that keeps the registers elsewhere than env (KVM) may

@@ -6,7 +6,9 @@
  * with paging off, EAX = 0x2badb002 and EBX = the multiboot information.
  * We load our own GDT, clear .bss, identity-map the first 4 GiB with
  * 2 MiB pages (guest RAM, the IOAPIC and the local APIC at 0xfee00000
- * all live there), switch to long mode and call
+ * all live there; every level user-accessible, so that lib/user.c can
+ * run code at CPL 3: the guest never enables SMEP or SMAP), switch to
+ * long mode and call
  * boot_main(magic, mbi) on the first stack.
  *
  * Application processors come through trampoline.S to ap_start32 and
@@ -28,6 +30,7 @@
 
 #define PTE_PRESENT     0x001
 #define PTE_WRITE       0x002
+#define PTE_USER        0x004
 #define PTE_PWT         0x008
 #define PTE_PCD         0x010
 #define PTE_LARGE       0x080
@@ -96,12 +99,12 @@ _start:
     movl %ebp, boot_mbi
 
     /* PML4[0] -> PDPT; PDPT[0..3] -> the four page directories */
-    movl $(pdpt + PTE_PRESENT + PTE_WRITE), pml4
+    movl $(pdpt + PTE_PRESENT + PTE_WRITE + PTE_USER), pml4
     xorl %ecx, %ecx
 2:
     movl %ecx, %eax
     shll $12, %eax
-    addl $(pd + PTE_PRESENT + PTE_WRITE), %eax
+    addl $(pd + PTE_PRESENT + PTE_WRITE + PTE_USER), %eax
     movl %eax, pdpt(, %ecx, 8)
     incl %ecx
     cmpl $4, %ecx
@@ -112,7 +115,7 @@ _start:
 3:
     movl %ecx, %eax
     shll $21, %eax
-    orl $(PTE_PRESENT + PTE_WRITE + PTE_LARGE), %eax
+    orl $(PTE_PRESENT + PTE_WRITE + PTE_USER + PTE_LARGE), %eax
     cmpl $PD_MMIO_FIRST, %ecx
     jb 4f
     orl $(PTE_PWT + PTE_PCD), %eax
@@ -166,6 +169,9 @@ gdt:
     .quad 0x00cf9a000000ffff        /* CODE32_SEL: flat 32-bit code */
     .quad 0x00cf92000000ffff        /* DATA_SEL: flat data */
     .quad 0x00af9a000000ffff        /* CODE64_SEL: 64-bit code */
+    .quad 0x00cff2000000ffff        /* USER_DATA_SEL: flat data, DPL 3 */
+    .quad 0x00affa000000ffff        /* USER_CODE64_SEL: 64-bit code, DPL 3 */
+    .quad 0, 0                      /* TSS_SEL: lib/user.c */
 gdt_end:
     .if gdt_end - gdt - GDT_BYTES
     .error "GDT_BYTES in lib/layout.h does not match the GDT"

@@ -4,7 +4,9 @@
  * Each stub makes the frame uniform (a zero where the CPU pushes no error
  * code), pushes its vector and joins the common path, which saves the
  * general registers as a struct ex_regs (lib/fault.h) and calls
- * do_interrupt().  The guest runs at CPL 0 only, so no stack switch.
+ * do_interrupt().  The guest runs at CPL 0, so there is no stack switch,
+ * except for lib/user.c's code at CPL 3, whose exceptions arrive on the
+ * TSS's RSP0 stack with the same frame.
  */
 
 /* #DF #TS #NP #SS #GP #PF #AC #CP #VC #SX push an error code */

@@ -280,6 +280,18 @@ static void test_testdev_bogus_commands(void)
     qtest_quit(qts);
 }
 
+/*
+ * QEMU's own Hyper-V traps hypercalls at I/O ports 0x5c-0x5f.  A device
+ * the user puts there used to shadow them (or be shadowed) silently; now
+ * QEMU refuses to start and names the device.
+ */
+static void test_hcall_port_conflict(void)
+{
+    expect_start_failure("-cpu qemu64,hv-vpindex,hv-synic "
+                         "-device isa-debug-exit,iobase=0x5e,iosize=1",
+                         "I/O port 0x5e is taken by 'isa-debug-exit'");
+}
+
 /* The CPU hotplug registers of pc (docs/specs/acpi_cpu_hotplug.rst). */
 #define CPUHP_BASE          0xaf00
 #define CPUHP_SELECTOR      0x0     /* dword: which CPU */
@@ -366,5 +378,7 @@ int main(int argc, char **argv)
     qtest_add_func("/hyperv/testdev/bogus-commands",
                    test_testdev_bogus_commands);
     qtest_add_func("/hyperv/synic/cpu-replug", test_synic_cpu_replug);
+    qtest_add_func("/hyperv/cpu/user-path/hcall-port-conflict",
+                   test_hcall_port_conflict);
     return g_test_run();
 }

@@ -477,6 +477,36 @@ static const HvUSintAccel kvm_hv_u_sint_accel = {
 };
 
 /*
+ * #UD for a hypercall from outside CPL 0 of protected mode, as KVM's own
+ * Hyper-V raises it.  KVM completes the OUT first, so the guest sees the
+ * instruction after it as the faulting one (a KVM exit cannot be undone).
+ */
+static bool kvm_hv_u_raise_ud(CPUState *cs)
+{
+    struct kvm_vcpu_events ev;
+
+    if (kvm_vcpu_ioctl(cs, KVM_GET_VCPU_EVENTS, &ev) < 0) {
+        return false;
+    }
+    ev.exception.nr = UD_VECTOR;
+    ev.exception.has_error_code = 0;
+    ev.exception.error_code = 0;
+    if (ev.flags & KVM_VCPUEVENT_VALID_PAYLOAD) {
+        /* A pending exception: KVM checks it against nested intercepts. */
+        ev.exception.pending = 1;
+        ev.exception.injected = 0;
+        ev.exception_has_payload = 0;
+    } else {
+        ev.exception.injected = 1;
+    }
+    if (kvm_vcpu_ioctl(cs, KVM_SET_VCPU_EVENTS, &ev) < 0) {
+        error_report("kvm: cannot raise #UD for a Hyper-V hypercall");
+        abort();
+    }
+    return true;
+}
+
+/*
  * The hypercall page's trap on KVM: only the general registers and the
  * segment state travel, two ioctls each way instead of the vCPU's whole
  * state.  When QEMU's copy of the registers is the current one (dirty),
@@ -500,7 +530,9 @@ static bool kvm_hv_u_hcall(X86CPU *cpu)
         .rax = regs.rax, .rbx = regs.rbx, .rcx = regs.rcx, .rdx = regs.rdx,
         .rsi = regs.rsi, .rdi = regs.rdi, .r8 = regs.r8,
     };
-    x86_hyperv_u_hypercall(cpu, &r);
+    if (!x86_hyperv_u_hypercall(cpu, &r)) {
+        return kvm_hv_u_raise_ud(cs);
+    }
     regs.rax = r.rax;
     regs.rdx = r.rdx;
     if (kvm_vcpu_ioctl(cs, KVM_SET_REGS, &regs) < 0) {

@@ -32,6 +32,9 @@ struct boot_info {
 
 extern struct boot_info boot_info;
 
+/* The GDT of boot.S (lib/layout.h names its entries). */
+extern uint64_t gdt[];
+
 /* Copy what we need out of the multiboot information; false if unusable. */
 bool multiboot_parse(uint32_t mbi_addr);
 

@@ -10,6 +10,7 @@
 #include "printf.h"
 #include "report.h"
 #include "symbols.h"
+#include "user.h"
 #include "x86.h"
 
 #define KERNEL_CS       0x18    /* the 64-bit code segment, see boot.S */
@@ -118,6 +119,9 @@ void do_interrupt(struct ex_regs *regs)
     const struct fixup_entry *f;
     irq_handler fn;
 
+    if (user_trap(regs)) {
+        return;
+    }
     f = regs->vector < 32 ? find_fixup(regs->rip) : NULL;
     if (f) {
         struct percpu *me = this_cpu();

@@ -10,7 +10,10 @@
 #define CODE32_SEL      0x08
 #define DATA_SEL        0x10
 #define CODE64_SEL      0x18
-#define GDT_BYTES       32      /* null + the three above */
+#define USER_DATA_SEL   0x23    /* DPL 3, RPL 3 */
+#define USER_CODE64_SEL 0x2b    /* DPL 3, RPL 3 */
+#define TSS_SEL         0x30    /* 16 bytes; filled in by lib/user.c */
+#define GDT_BYTES       64      /* null, the five above, the TSS's two */
 
 #define MAX_CPUS        64
 #define CPU_STACK_SIZE  16384

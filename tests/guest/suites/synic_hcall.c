@@ -25,6 +25,8 @@
 #include "lib/string.h"
 #include "lib/synic.h"
 #include "lib/timing.h"
+#include "lib/user.h"
+#include "lib/x86.h"
 #include "suites/suite.h"
 
 #define MSG_CONN        0x50
@@ -248,6 +250,47 @@ static void signal_checks(void)
     free_page((uint8_t *)in + PAGE_SIZE);
 }
 
+/*
+ * HvPostMessage through the hypercall page at CPL 3 (lib/user.c lets CPL 3
+ * use the port, so that nothing but the hypervisor can stop it), then
+ * int3 to come back (#BP, or #GP as every gate has DPL 0).  RAX starts as
+ * USER_RAX, which a call that went through would overwrite.
+ */
+#define USER_RAX        0x5a5a
+static void *user_hcall_page __attribute__((used));
+static uint64_t user_hcall_input __attribute__((used));
+
+static void __attribute__((naked)) user_hcall(void)
+{
+    asm volatile("movq $0x5c, %rcx\n\t"      /* HvPostMessage, memory form */
+                 "movq user_hcall_input(%rip), %rdx\n\t"
+                 "xorl %r8d, %r8d\n\t"
+                 "movq $0x5a5a, %rax\n\t"
+                 "call *user_hcall_page(%rip)\n\t"
+                 "int3\n");
+}
+
+/*
+ * Hypercalls exist at CPL 0 only (TLFS 3.6): from CPL 3 KVM raises #UD,
+ * and the call has no effect.  (The user path used to answer
+ * ACCESS_DENIED in RAX.)
+ */
+static void user_mode_checks(void)
+{
+    struct user_exit ex = { 0 };
+    int vec;
+
+    user_hcall_page = hv_hypercall_page();
+    user_hcall_input = virt_to_phys(fill_input(hv_post_input(), MSG_CONN,
+                                               PAYLOAD_SIZE));
+    vec = user_run(user_hcall, &ex);
+    report(vec == UD_VECTOR && ex.rax == USER_RAX && !took_message(),
+           "cpl3: a hypercall from CPL 3 raises #UD and does nothing "
+           "(vector %d error 0x%lx at 0x%lx, RFLAGS 0x%lx, RAX 0x%lx; page at "
+           "%p)", vec, ex.error_code, ex.rip, ex.rflags, ex.rax,
+           user_hcall_page);
+}
+
 static void synic_hcall(void)
 {
     if (!synic_enable_all("setup")) {
@@ -259,6 +302,7 @@ static void synic_hcall(void)
     sint_irq_clear();
     post_checks();
     signal_checks();
+    user_mode_checks();
     hv_testdev_msg_conn_destroy(MSG_CONN);
     hv_testdev_evt_conn_destroy(EVT_CONN);
     synic_disable_all();
