@@ -399,8 +399,9 @@ l0_evidence() {
 # kept in $TMP/attempt.out).  With GUEST_RETRY=1 (the nested lab) a case
 # with a failed check may run once more, but only on evidence that the
 # fault was below the guest: L1's kernel reported a stall or a bug of its
-# own while the first try ran (docs/decisions.md, "The nested lab's own
-# faults").  The first try is then shown as comments and named on a
+# own while the first try ran, or the guest saw an interrupt wait in its
+# local APIC's IRR until it left the guest ("INFO: apic-stall: ...",
+# synic-sint; docs/decisions.md, "The nested lab's own faults").  The first try is then shown as comments and named on a
 # RETRY: line with that evidence, which the summary lists; the second try
 # counts, so a case that fails twice in a row fails the run.  Without
 # evidence, or after GUEST_RETRY_MAX (default 2) retries in this run, the
@@ -412,9 +413,11 @@ run_counted() {
     nfail=$(count 'FAIL: ' "$out")
     note=
     if [ "${GUEST_RETRY:-0}" = 1 ] && [ "$nfail" != 0 ]; then
-        evidence=$(l0_evidence "${since%.*}")
+        evidence=$(l0_evidence "${since%.*}"
+            grep -m 1 "^# guest/$TAG/$1: INFO: apic-stall: " "$out" |
+                sed "s#^\# guest/$TAG/$1: INFO: #guest: #" || true)
         if [ -z "$evidence" ]; then
-            note="INFO: guest/$TAG/$1: no retry: no sign of a fault in L1's kernel log since ${since}s"
+            note="INFO: guest/$TAG/$1: no retry: no sign of a fault below the guest (L1's kernel log since ${since}s, apic-stall)"
         elif [ "$RETRIES" -ge "$RETRY_MAX" ]; then
             note="INFO: guest/$TAG/$1: no retry: $RETRIES retries in this run already (at most $RETRY_MAX)"
         else
@@ -422,7 +425,7 @@ run_counted() {
             first=$(grep -m 1 '^FAIL: ' "$out")
             sed 's/^/# first try: /' "$out"
             echo "$evidence" | sed "s#^#\# L0 fault during guest/$TAG/$1: #"
-            echo "RETRY: guest/$TAG/$1 (first try: $nfail failed; first: ${first#FAIL: guest/"$TAG"/}; L1 kernel: $(echo "$evidence" | head -n 1 | cut -c 1-160))"
+            echo "RETRY: guest/$TAG/$1 (first try: $nfail failed; first: ${first#FAIL: guest/"$TAG"/}; evidence: $(echo "$evidence" | head -n 1 | cut -c 1-160))"
             (run_case "$@") >"$out" || true
         fi
     fi

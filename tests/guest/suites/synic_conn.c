@@ -32,10 +32,11 @@
  * kvm-unit-tests).  Round 1: every vCPU posts to its own connection;
  * later rounds: to the next vCPU's.
  *
- * Why not two connections to one (VP, SINT): on the K path KVM keeps a
- * single GSI per (vCPU, SINT) for ack notifications (sint_to_gsi, the
- * last route set wins), so EOM reaches only one of two routes that share
- * a SINT, and a message pending on the other is never retried.
+ * Why not two connections to one (VP, SINT) here: on the K path KVM keeps
+ * a single GSI per (vCPU, SINT) for ack notifications (sint_to_gsi, the
+ * last route set wins), so in QEMU 10.0.2 EOM reached only one of two
+ * routes that share a SINT.  Our SynIC shares one source per SINT among
+ * its routes; shared_sint_linux_eom() checks that on its own SINT.
  */
 #define MSG_CONN        0x10
 #define EVT_CONN        0x20
@@ -58,6 +59,13 @@
 
 #define FLAG_SINT       6
 #define FLAG_VECTOR     0xa6
+
+#define SHARED_CONN_A   0x43
+#define SHARED_CONN_B   0x44
+#define SHARED_SINT     3
+#define SHARED_VECTOR   0xa3
+#define SHARED_TYPE     0x200   /* + index of the message */
+#define SHARED_MSGS     3
 
 /* The payload every test message carries: who sent it, which round */
 struct test_payload {
@@ -347,6 +355,97 @@ static void busy_then_eom(void)
     sint_reset(BUSY_SINT);
 }
 
+/*
+ * Take the message in the slot as Linux's vmbus_signal_eom() does: empty
+ * the slot, then write EOM only if msg_pending is set.  The flag is read
+ * after the type is cleared, with a full barrier between: the host sets
+ * the flag and then looks at the type again, so either it sees the empty
+ * slot or the guest sees the flag (TLFS 11.10.3).  Returns the index of
+ * the message taken, or SHARED_MSGS if it is none of ours.
+ */
+static unsigned int take_linux_style(struct hv_message *m,
+                                     const struct test_payload *p,
+                                     bool *eom)
+{
+    unsigned int k = msg_type(m) - SHARED_TYPE;
+
+    if (k >= SHARED_MSGS || !msg_payload_equals(m, &p[k], sizeof(p[k]))) {
+        k = SHARED_MSGS;
+    }
+    msg_release(m, false);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    *eom = msg_flags(m) & HV_MESSAGE_FLAG_PENDING;
+    if (*eom) {
+        synic_eom();
+    }
+    return k;
+}
+
+/*
+ * Two connections on one (VP, SINT), both with a message staged behind a
+ * full slot, and a guest that writes EOM only when it finds msg_pending,
+ * as Linux does.  Each EOM must bring exactly one staged message, which
+ * keeps msg_pending set while the other still waits, so that the guest
+ * asks again; the last one comes with the flag clear.  A route that did
+ * not hear the acknowledgement would leave its message staged for good.
+ */
+static void shared_sint_linux_eom(void)
+{
+    static const uint32_t conn[SHARED_MSGS] = {
+        SHARED_CONN_A, SHARED_CONN_B, SHARED_CONN_A,
+    };
+    struct hv_message *m = synic_slot(0, SHARED_SINT);
+    struct test_payload p[SHARED_MSGS];
+    unsigned int i, k, order[SHARED_MSGS], got = 0, eoms = 0, bad_st = 0;
+    bool seen[SHARED_MSGS] = {}, eom[SHARED_MSGS] = {}, dup = false;
+
+    sint_irq_install(SHARED_VECTOR);
+    sint_program(SHARED_SINT, SHARED_VECTOR, 0);
+    hv_testdev_msg_conn_create(SHARED_CONN_A, 0, SHARED_SINT);
+    hv_testdev_msg_conn_create(SHARED_CONN_B, 0, SHARED_SINT);
+    sint_irq_clear();
+    for (i = 0; i < SHARED_MSGS; i++) {
+        p[i] = make_payload(0, 200 + i);
+        bad_st += hv_post_message_retry(conn[i], SHARED_TYPE + i, &p[i],
+                                        sizeof(p[i])) != HV_STATUS_SUCCESS;
+        /* the first fills the slot; the others must find it full */
+        if (i == 0) {
+            wait_for(msg_type(m) == SHARED_TYPE, SYNIC_ARRIVE_US);
+        }
+    }
+    report(bad_st == 0 && msg_type(m) == SHARED_TYPE &&
+           (msg_flags(m) & HV_MESSAGE_FLAG_PENDING), "shared-sint: three "
+           "posts on two connections to one SINT accepted, the first in the "
+           "slot with msg_pending set (%u failed, type 0x%x, flags 0x%x)",
+           bad_st, msg_type(m), msg_flags(m));
+    for (i = 0; i < SHARED_MSGS; i++) {
+        if (!wait_for(msg_type(m) != HV_MESSAGE_NONE, SYNIC_ARRIVE_US)) {
+            break;
+        }
+        k = take_linux_style(m, p, &eom[i]);
+        order[got++] = k;
+        eoms += eom[i];
+        if (k < SHARED_MSGS) {
+            dup |= seen[k];
+            seen[k] = true;
+        }
+    }
+    report(got == SHARED_MSGS && !dup && seen[0] && seen[1] && seen[2] &&
+           order[0] == 0, "shared-sint: each message arrived once, the "
+           "first first (%u taken)", got);
+    report(eoms == 2 && eom[0] && eom[1] && !eom[2], "shared-sint: "
+           "msg_pending set while a message still waited, clear on the last "
+           "(%u EOMs written)", eoms);
+    udelay(SYNIC_QUIET_US);
+    report(msg_type(m) == HV_MESSAGE_NONE &&
+           sint_irq_count(0, SHARED_VECTOR) == SHARED_MSGS, "shared-sint: "
+           "nothing more after the last (%u interrupts, slot type 0x%x)",
+           sint_irq_count(0, SHARED_VECTOR), msg_type(m));
+    hv_testdev_msg_conn_destroy(SHARED_CONN_B);
+    hv_testdev_msg_conn_destroy(SHARED_CONN_A);
+    sint_reset(SHARED_SINT);
+}
+
 static void masked_message(void)
 {
     struct hv_message *m = synic_slot(0, MASK_MSG_SINT);
@@ -501,6 +600,7 @@ static void synic_conn(void)
     }
     connections();
     busy_then_eom();
+    shared_sint_linux_eom();
     masked_message();
     masked_event();
     event_flags();

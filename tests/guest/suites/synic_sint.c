@@ -105,6 +105,54 @@ static unsigned int total_irqs(void)
     return n;
 }
 
+/* In: a vector; out: whether it waits in this vCPU's IRR. */
+static void irr_probe(void *arg)
+{
+    unsigned int *v = arg;
+
+    *v = apic_irr_test(*v);
+}
+
+/*
+ * A SINT counted wrong: what the guest can see of it, gathered before the
+ * report (whose serial output is an exit that lets a pending interrupt
+ * in).  A vector that waits in its vCPU's IRR has reached the local APIC,
+ * so QEMU's part (the MSI) was done; if it then arrives as soon as the
+ * guest has left and re-entered (the IRR read is such an exit), the
+ * hypervisor under the guest had held back an injection while the vCPU
+ * ran with interrupts on.  "apic-stall" names that case for the runner.
+ */
+struct count_why {
+    unsigned int cpu, sint, here, others, pending;
+    bool late;
+};
+
+static void count_why_gather(struct count_why *w, unsigned int want)
+{
+    unsigned int v = sint_vector(w->cpu, w->sint);
+
+    w->here = sint_irq_count(w->cpu, v);
+    w->others = sint_irq_count_others(w->cpu, v);
+    w->pending = v;
+    on_cpu(w->cpu, irr_probe, &w->pending);
+    w->late = w->here < want && w->others == 0 &&
+              sint_irq_wait(w->cpu, v, want, SYNIC_QUIET_US);
+}
+
+static void count_why_print(const struct count_why *w, unsigned int want)
+{
+    unsigned int v = sint_vector(w->cpu, w->sint);
+
+    if (w->late && w->pending) {
+        report_info("apic-stall: cpu %u vector 0x%x waited in its IRR "
+                    "until the guest exited", w->cpu, v);
+    }
+    report_info("count: cpu %u SINT %u: %u here (want %u), %u on other "
+                "vCPUs, IRR %s; %u after one more exit", w->cpu, w->sint,
+                w->here, want, w->others, w->pending ? "set" : "clear",
+                sint_irq_count(w->cpu, v));
+}
+
 /* One line per vCPU: each of its SINT vectors seen exactly want times. */
 static void check_counts(const char *round, unsigned int want)
 {
@@ -114,7 +162,8 @@ static void check_counts(const char *round, unsigned int want)
     wait_for(total_irqs() >= expected, SYNIC_ARRIVE_US);
     udelay(SYNIC_QUIET_US);
     for (cpu = 0; cpu < cpu_count(); cpu++) {
-        unsigned int bad = 0, first = HV_SINT_COUNT;
+        struct count_why why = { .cpu = cpu, .sint = HV_SINT_COUNT };
+        unsigned int bad = 0;
 
         for (s = 0; s < HV_SINT_COUNT; s++) {
             uint8_t v = sint_vector(cpu, s);
@@ -122,12 +171,18 @@ static void check_counts(const char *round, unsigned int want)
             if (sint_irq_count(cpu, v) != want ||
                 sint_irq_count_others(cpu, v) != 0) {
                 bad++;
-                first = first < s ? first : s;
+                why.sint = why.sint < s ? why.sint : s;
             }
+        }
+        if (bad) {
+            count_why_gather(&why, want);
         }
         report(bad == 0, "%s: cpu %u got each of its 16 SINT vectors %u "
                "time(s), on no other vCPU (%u wrong, first SINT %u)", round,
-               cpu, want, bad, first);
+               cpu, want, bad, why.sint);
+        if (bad) {
+            count_why_print(&why, want);
+        }
     }
 }
 
