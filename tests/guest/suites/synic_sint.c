@@ -213,6 +213,21 @@ static void mask_sint0(void *arg)
     sint_program(0, sint_vector(cpu, 0), *(bool *)arg ? HV_SINT_MASKED : 0);
 }
 
+/*
+ * On this vCPU: mask SINT0, raise it and unmask it at once, leaving QEMU's
+ * main loop no time to take the raise while the SINT is masked.  This used
+ * to deliver the interrupt on the user path: the unmask found the raise
+ * still in the route's eventfd and let it through (KVM drops it at once).
+ */
+static void mask_raise_unmask(void *arg)
+{
+    unsigned int cpu = smp_id();
+
+    sint_program(0, sint_vector(cpu, 0), HV_SINT_MASKED);
+    hv_testdev_route_set(cpu, 0);
+    sint_program(0, sint_vector(cpu, 0), 0);
+}
+
 /* A masked SINT drops the interrupt; unmasking does not bring it back. */
 static void check_masked(void)
 {
@@ -234,6 +249,12 @@ static void check_masked(void)
     report(total_irqs() == before, "masked: unmasking delivers nothing "
            "(K path: KVM latches no masked SINT; %u new)",
            total_irqs() - before);
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        on_cpu(cpu, mask_raise_unmask, NULL);
+    }
+    udelay(SYNIC_QUIET_US);
+    report(total_irqs() == before, "masked: a raise right before the unmask "
+           "is not delivered either (%u new)", total_irqs() - before);
     for (cpu = 0; cpu < cpu_count(); cpu++) {
         hv_testdev_route_set(cpu, 0);
         report(sint_irq_wait(cpu, sint_vector(cpu, 0), 3, SYNIC_ARRIVE_US),
