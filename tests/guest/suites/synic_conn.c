@@ -67,6 +67,10 @@
 #define SHARED_TYPE     0x200   /* + index of the message */
 #define SHARED_MSGS     3
 
+#define THREAD_CONN     0x45
+#define THREAD_SINT     12
+#define THREAD_VECTOR   0xac
+
 /* The payload every test message carries: who sent it, which round */
 struct test_payload {
     uint32_t sender;
@@ -448,6 +452,56 @@ static void shared_sint_linux_eom(void)
     sint_reset(SHARED_SINT);
 }
 
+/*
+ * Messages posted by a thread of the test device that does not hold the
+ * BQL (command 8), while the guest takes them as Linux does: all of them,
+ * in order, each once.  The thread's next post finds the slot full, or
+ * the route busy, until the guest has taken the previous one, so this
+ * runs the slot protocol between that thread, the vCPU and the main
+ * loop's acknowledgement over and over.
+ */
+static void thread_post(void)
+{
+    struct hv_message *m = synic_slot(0, THREAD_SINT);
+    unsigned int i, got = 0, bad = 0, eoms = 0;
+    bool eom;
+
+    sint_irq_install(THREAD_VECTOR);
+    sint_program(THREAD_SINT, THREAD_VECTOR, 0);
+    hv_testdev_msg_conn_create(THREAD_CONN, 0, THREAD_SINT);
+    hv_testdev_cmd(HV_TESTDEV_MSG_CONN_THREAD_POST, 0, 0, THREAD_CONN);
+    for (i = 0; i < HV_TESTDEV_THREAD_POST_COUNT; i++) {
+        uint32_t seq;
+
+        if (!wait_for(msg_type(m) != HV_MESSAGE_NONE, SYNIC_ARRIVE_US)) {
+            break;
+        }
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        memcpy(&seq, m->payload, sizeof(seq));
+        bad += msg_type(m) != HV_TESTDEV_THREAD_POST_TYPE ||
+               m->header.payload_size != sizeof(seq) || seq != i;
+        got++;
+        msg_release(m, false);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        eom = msg_flags(m) & HV_MESSAGE_FLAG_PENDING;
+        if (eom) {
+            synic_eom();
+            eoms++;
+        }
+    }
+    report(got == HV_TESTDEV_THREAD_POST_COUNT && bad == 0, "thread-post: "
+           "%u messages posted by a device thread without the BQL arrived "
+           "in order, each once (%u taken, %u wrong, %u EOMs)",
+           HV_TESTDEV_THREAD_POST_COUNT, got, bad, eoms);
+    udelay(SYNIC_QUIET_US);
+    report(msg_type(m) == HV_MESSAGE_NONE && sint_irq_count(0,
+           THREAD_VECTOR) > 0, "thread-post: nothing after the last, and "
+           "the SINT was raised (%u interrupts, slot type 0x%x)",
+           sint_irq_count(0, THREAD_VECTOR), msg_type(m));
+    hv_testdev_msg_conn_destroy(THREAD_CONN);
+    sint_reset(THREAD_SINT);
+}
+
 static void masked_message(void)
 {
     struct hv_message *m = synic_slot(0, MASK_MSG_SINT);
@@ -603,6 +657,7 @@ static void synic_conn(void)
     connections();
     busy_then_eom();
     shared_sint_linux_eom();
+    thread_post();
     masked_message();
     masked_event();
     event_flags();
