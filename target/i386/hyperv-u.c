@@ -219,9 +219,17 @@ static uint64_t hv_u_sint_msr(X86CPU *cpu, uint32_t sint)
 static void hv_u_sint_fire(void *opaque)
 {
     HvUSint *s = opaque;
-    uint64_t msr = hv_u_sint_msr(s->cpu, s->sint);
+    uint64_t msr;
 
-    event_notifier_test_and_clear(s->set);
+    /*
+     * Nothing to do if the unmask emptied the eventfd between the main
+     * loop's poll and this handler (hv_u_set_sint): that raise came while
+     * the SINT was masked.
+     */
+    if (!event_notifier_test_and_clear(s->set)) {
+        return;
+    }
+    msr = hv_u_sint_msr(s->cpu, s->sint);
     /*
      * As on KVM, a SINT raised while masked or with the SynIC off is
      * lost; the message stays in its slot for the guest to find.

@@ -43,6 +43,8 @@
 #define HOLD_VECTOR     0xc4
 #define CHURN_SINT      5
 #define CHURN_VECTOR    0xc5
+#define FENCE_CONN      0x50    /* + vCPU: event connections for fences */
+#define FENCE_SINT      15      /* shares the SINT with its test route */
 
 static uint8_t sint_vector(unsigned int cpu, unsigned int sint)
 {
@@ -228,33 +230,80 @@ static void mask_raise_unmask(void *arg)
     sint_program(0, sint_vector(cpu, 0), 0);
 }
 
+/* The interrupts of the test routes, without those of the fences. */
+static unsigned int route_irqs(void)
+{
+    unsigned int cpu, n = total_irqs();
+
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        n -= sint_irq_count(cpu, sint_vector(cpu, FENCE_SINT));
+    }
+    return n;
+}
+
+static void fence_one(void *arg)
+{
+    unsigned int cpu = smp_id();
+    bool *ok = arg;
+
+    if (!synic_fence(FENCE_CONN + cpu, FENCE_SINT,
+                     sint_vector(cpu, FENCE_SINT))) {
+        __atomic_store_n(ok, false, __ATOMIC_RELAXED);
+    }
+}
+
+/*
+ * Wait, on every vCPU, until the host has handled what it was asked
+ * before (synic_fence): a pause of any length could end before a stalled
+ * host got there.  Adds a failure if a fence does not come back.
+ */
+static void fence_all(const char *what)
+{
+    unsigned int cpu;
+    bool ok = true;
+
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        ok &= on_cpu(cpu, fence_one, &ok);
+    }
+    if (!ok) {
+        report(false, "%s: the fence came back on every vCPU", what);
+    }
+}
+
 /* A masked SINT drops the interrupt; unmasking does not bring it back. */
 static void check_masked(void)
 {
-    unsigned int cpu, before = total_irqs();
+    unsigned int cpu, before;
     bool masked = true;
 
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        hv_testdev_evt_conn_create(FENCE_CONN + cpu, cpu, FENCE_SINT);
+    }
+    before = route_irqs();
     for (cpu = 0; cpu < cpu_count(); cpu++) {
         on_cpu(cpu, mask_sint0, &masked);
         hv_testdev_route_set(cpu, 0);
     }
-    udelay(SYNIC_QUIET_US);
-    report(total_irqs() == before, "masked: SINT0 raised while masked is "
-           "not delivered (%u new)", total_irqs() - before);
+    fence_all("masked");
+    report(route_irqs() == before, "masked: SINT0 raised while masked is "
+           "not delivered (%u new)", route_irqs() - before);
     masked = false;
     for (cpu = 0; cpu < cpu_count(); cpu++) {
         on_cpu(cpu, mask_sint0, &masked);
     }
-    udelay(SYNIC_QUIET_US);
-    report(total_irqs() == before, "masked: unmasking delivers nothing "
+    fence_all("masked (unmasked)");
+    report(route_irqs() == before, "masked: unmasking delivers nothing "
            "(K path: KVM latches no masked SINT; %u new)",
-           total_irqs() - before);
+           route_irqs() - before);
     for (cpu = 0; cpu < cpu_count(); cpu++) {
         on_cpu(cpu, mask_raise_unmask, NULL);
     }
-    udelay(SYNIC_QUIET_US);
-    report(total_irqs() == before, "masked: a raise right before the unmask "
-           "is not delivered either (%u new)", total_irqs() - before);
+    fence_all("masked (raise, unmask)");
+    report(route_irqs() == before, "masked: a raise right before the unmask "
+           "is not delivered either (%u new)", route_irqs() - before);
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        hv_testdev_evt_conn_destroy(FENCE_CONN + cpu);
+    }
     for (cpu = 0; cpu < cpu_count(); cpu++) {
         hv_testdev_route_set(cpu, 0);
         report(sint_irq_wait(cpu, sint_vector(cpu, 0), 3, SYNIC_ARRIVE_US),
