@@ -71,6 +71,10 @@
 #define THREAD_SINT     12
 #define THREAD_VECTOR   0xac
 
+#define FENCE_CONN      0x46
+#define FENCE_SINT      13
+#define FENCE_VECTOR    0xad
+
 /* The payload every test message carries: who sent it, which round */
 struct test_payload {
     uint32_t sender;
@@ -100,6 +104,31 @@ static struct test_payload make_payload(unsigned int sender,
     p.round = round;
     snprintf(p.text, sizeof(p.text), "from %u round %u", sender, round);
     return p;
+}
+
+/*
+ * Instead of a pause before "nothing (else) arrived" on vCPU 0: wait
+ * until the host has handled what it was asked before (synic_fence),
+ * however long a stalled host takes.  A fence that does not come back
+ * is a failure.
+ */
+static void fence(const char *what)
+{
+    if (!synic_fence(FENCE_CONN, FENCE_SINT, FENCE_VECTOR)) {
+        report(false, "%s: the fence came back", what);
+    }
+}
+
+static void fence_setup(bool on)
+{
+    if (on) {
+        sint_irq_install(FENCE_VECTOR);
+        sint_program(FENCE_SINT, FENCE_VECTOR, 0);
+        hv_testdev_evt_conn_create(FENCE_CONN, 0, FENCE_SINT);
+    } else {
+        hv_testdev_evt_conn_destroy(FENCE_CONN);
+        sint_reset(FENCE_SINT);
+    }
 }
 
 static void program_conn_sints(void *arg)
@@ -330,7 +359,7 @@ static void busy_then_eom(void)
     report(st == HV_STATUS_SUCCESS && ok, "busy-eom: second post accepted, "
            "msg_pending set in the full slot (status 0x%x, flags 0x%x)", st,
            msg_flags(m));
-    udelay(SYNIC_QUIET_US);
+    fence("busy-eom");
     report(msg_type(m) == 0x100 && msg_payload_equals(m, &a, sizeof(a)) &&
            sint_irq_count(0, BUSY_VECTOR) == 1, "busy-eom: the first message "
            "is not overwritten and nothing new is raised");
@@ -341,7 +370,7 @@ static void busy_then_eom(void)
      * path), and the one EOI so far came before the second post.
      */
     msg_release(m, false);
-    udelay(SYNIC_QUIET_US);
+    fence("busy-eom");
     report(msg_type(m) == HV_MESSAGE_NONE, "busy-eom: slot emptied without "
            "EOM: the second message still waits (type 0x%x)", msg_type(m));
     synic_eom();
@@ -352,7 +381,7 @@ static void busy_then_eom(void)
            "arrives, flags clear (type 0x%x, flags 0x%x)", msg_type(m),
            msg_flags(m));
     msg_release(m, true);
-    udelay(SYNIC_QUIET_US);
+    fence("busy-eom");
     report(msg_type(m) == HV_MESSAGE_NONE &&
            sint_irq_count(0, BUSY_VECTOR) == 2,
            "busy-eom: each message arrived exactly once (%u interrupts, "
@@ -449,7 +478,7 @@ static void shared_sint_linux_eom(void)
     report(eoms == 2 && eom[0] && eom[1] && !eom[2], "shared-sint: "
            "msg_pending set while a message still waited, clear on the last "
            "(%u EOMs written)", eoms);
-    udelay(SYNIC_QUIET_US);
+    fence("shared-sint");
     report(msg_type(m) == HV_MESSAGE_NONE &&
            sint_irq_count(0, SHARED_VECTOR) == SHARED_MSGS, "shared-sint: "
            "nothing more after the last (%u interrupts, slot type 0x%x)",
@@ -504,7 +533,7 @@ static void thread_post(void)
            "%u messages posted by a device thread without the BQL arrived "
            "in order, each once (%u taken, %u wrong, %u EOMs)",
            HV_TESTDEV_THREAD_POST_COUNT, got, bad, eoms);
-    udelay(SYNIC_QUIET_US);
+    fence("thread-post");
     report(msg_type(m) == HV_MESSAGE_NONE && sint_irq_count(0,
            THREAD_VECTOR) == HV_TESTDEV_THREAD_POST_COUNT, "thread-post: "
            "one interrupt per message, nothing after the last (%u "
@@ -531,12 +560,12 @@ static void masked_message(void)
            msg_payload_equals(m, &a, sizeof(a)),
            "masked-msg: message posted while masked lands in the slot "
            "(status 0x%x, type 0x%x)", st, msg_type(m));
-    udelay(SYNIC_QUIET_US);
+    fence("masked-msg");
     report(sint_irq_count(0, MASK_MSG_VECTOR) == 0,
            "masked-msg: no interrupt while masked (%u)",
            sint_irq_count(0, MASK_MSG_VECTOR));
     sint_program(MASK_MSG_SINT, MASK_MSG_VECTOR, 0);
-    udelay(SYNIC_QUIET_US);
+    fence("masked-msg");
     report(sint_irq_count(0, MASK_MSG_VECTOR) == 0 &&
            msg_type(m) == 0x200, "masked-msg: unmasking raises nothing; the "
            "message stays for the guest to poll (%u interrupts)",
@@ -565,9 +594,9 @@ static void masked_event(void)
     report(st == HV_STATUS_SUCCESS && wait_for(flag_test(0, MASK_EVT_SINT,
            MASK_EVT_CONN), SYNIC_ARRIVE_US), "masked-evt: flag set while "
            "masked (status 0x%x)", st);
-    udelay(SYNIC_QUIET_US);
+    fence("masked-evt");
     sint_program(MASK_EVT_SINT, MASK_EVT_VECTOR, 0);
-    udelay(SYNIC_QUIET_US);
+    fence("masked-evt");
     report(sint_irq_count(0, MASK_EVT_VECTOR) == 0, "masked-evt: no "
            "interrupt while masked nor on unmask (%u)",
            sint_irq_count(0, MASK_EVT_VECTOR));
@@ -608,7 +637,7 @@ static void signal_and_check(unsigned int conn, bool slow, unsigned int irqs,
 
     wait_for(flag_test(0, FLAG_SINT, conn) &&
              sint_irq_count(0, FLAG_VECTOR) >= irqs, SYNIC_ARRIVE_US);
-    udelay(SYNIC_QUIET_US);
+    fence("flags");
     report(st == HV_STATUS_SUCCESS && only_flags(want, n) &&
            sint_irq_count(0, FLAG_VECTOR) == irqs,
            "flags: %s signal of flag %u: %u flag(s) set in SINT%u's area "
@@ -642,12 +671,12 @@ static void event_flags(void)
     signal_and_check(0, false, 5, conns, 4);
 
     st = hv_signal_event(0, 1);
-    udelay(SYNIC_QUIET_US);
+    fence("flags");
     report(st != HV_STATUS_SUCCESS && only_flags(conns, 4) &&
            sint_irq_count(0, FLAG_VECTOR) == 5, "flags: flag number 1 on a "
            "one-flag connection is refused, nothing set (status 0x%x)", st);
     st = hv_signal_event(255, 2048 - 255);
-    udelay(SYNIC_QUIET_US);
+    fence("flags");
     report(st != HV_STATUS_SUCCESS && only_flags(conns, 4) &&
            sint_irq_count(0, FLAG_VECTOR) == 5, "flags: connection 255 + "
            "flag number 1793 (bit 2048) is refused, nothing set (status "
@@ -666,6 +695,7 @@ static void synic_conn(void)
         !synic_enable_all("setup")) {
         return;
     }
+    fence_setup(true);
     connections();
     busy_then_eom();
     shared_sint_linux_eom();
@@ -674,6 +704,7 @@ static void synic_conn(void)
     masked_event();
     event_flags();
     synic_stream(true);
+    fence_setup(false);
     synic_disable_all();
 }
 
