@@ -399,9 +399,11 @@ l0_evidence() {
 # kept in $TMP/attempt.out).  With GUEST_RETRY=1 (the nested lab) a case
 # with a failed check may run once more, but only on evidence that the
 # fault was below the guest: L1's kernel reported a stall or a bug of its
-# own while the first try ran, or the guest saw an interrupt wait in its
-# local APIC's IRR until it left the guest ("INFO: apic-stall: ...",
-# synic-sint; docs/decisions.md, "The nested lab's own faults").  The first try is then shown as comments and named on a
+# own while the first try ran, or the guest saw its local APIC do what it
+# cannot do by itself: an interrupt wait in the IRR until the guest left
+# ("INFO: apic-stall: ...") or one taken twice while in service
+# ("INFO: apic-double: ...", both synic-sint; docs/decisions.md, "The
+# nested lab's own faults").  The first try is then shown as comments and named on a
 # RETRY: line with that evidence, which the summary lists; the second try
 # counts, so a case that fails twice in a row fails the run.  Without
 # evidence, or after GUEST_RETRY_MAX (default 2) retries in this run, the
@@ -414,10 +416,10 @@ run_counted() {
     note=
     if [ "${GUEST_RETRY:-0}" = 1 ] && [ "$nfail" != 0 ]; then
         evidence=$(l0_evidence "${since%.*}"
-            grep -m 1 "^# guest/$TAG/$1: INFO: apic-stall: " "$out" |
+            grep -m 1 -E "^# guest/$TAG/$1: INFO: apic-(stall|double): " "$out" |
                 sed "s#^\# guest/$TAG/$1: INFO: #guest: #" || true)
         if [ -z "$evidence" ]; then
-            note="INFO: guest/$TAG/$1: no retry: no sign of a fault below the guest (L1's kernel log since ${since}s, apic-stall)"
+            note="INFO: guest/$TAG/$1: no retry: no sign of a fault below the guest (L1's kernel log since ${since}s, apic-stall, apic-double)"
         elif [ "$RETRIES" -ge "$RETRY_MAX" ]; then
             note="INFO: guest/$TAG/$1: no retry: $RETRIES retries in this run already (at most $RETRY_MAX)"
         else

@@ -370,7 +370,8 @@ static void check_auto_eoi(void)
 /* Without auto-EOI the ISR bit holds the next interrupt back until EOI. */
 static void check_eoi_needed(void)
 {
-    bool ok;
+    unsigned int held;
+    bool ok, pending;
 
     if (isr_hidden()) {
         report_info("eoi: quirk apic-isr-hidden: ISR and IRR not checked");
@@ -388,9 +389,21 @@ static void check_eoi_needed(void)
            "is written");
     hv_testdev_route_set(0, HOLD_SINT);
     udelay(SYNIC_QUIET_US);
-    report(sint_irq_count(0, HOLD_VECTOR) == 1 && apic_irr_test(HOLD_VECTOR),
-           "eoi: a second interrupt waits in the IRR (count %u, IRR %d)",
-           sint_irq_count(0, HOLD_VECTOR), apic_irr_test(HOLD_VECTOR));
+    held = sint_irq_count(0, HOLD_VECTOR);
+    pending = apic_irr_test(HOLD_VECTOR);
+    report(held == 1 && pending, "eoi: a second interrupt waits in the IRR "
+           "(count %u, IRR %d)", held, pending);
+    /*
+     * Two raises, yet the handler ran twice with the ISR bit never
+     * cleared and one more waits in the IRR: the local APIC cannot do
+     * that (an in-service vector is not delivered again), so the
+     * hypervisor under the guest injected the first one twice.
+     */
+    if (held == 2 && pending) {
+        report_info("apic-double: vector 0x%x taken twice with its ISR bit "
+                    "held and one more in the IRR: an injection repeated "
+                    "below the guest", HOLD_VECTOR);
+    }
     sint_irq_hold(0, HOLD_VECTOR, false);
     apic_eoi();
     ok = sint_irq_wait(0, HOLD_VECTOR, 2, SYNIC_ARRIVE_US);
