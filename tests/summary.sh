@@ -9,7 +9,8 @@
 # counts as one failure: a crashed runner must never look like a pass.
 # PENDING lines name checks that a later issue owns; they are listed and
 # counted apart, never as passes.  RETRY lines name nested-lab cases that
-# failed once and ran again; they are listed too.  The last line is
+# failed once with evidence of a fault below the guest and ran again; they
+# are listed too.  The last line is
 # "N passed, N failed"; the exit status is 0 only when nothing failed and
 # something passed.
 set -euo pipefail
@@ -18,6 +19,21 @@ results=${1:?usage: summary.sh RESULTS LAYER...}
 shift
 total_pass=0
 total_fail=0
+
+# check_plans LOG: each "PLAN: guest/<tag> N" line of the guest runner
+# (run-suites.sh) promises N cases, each with one line
+# "PASS|FAIL: guest/<tag>/<case>/completed".  A plan with fewer or more
+# such lines in the same log (a runner that died, a console that lost
+# lines) gets a FAIL line in the log, so that no case drops out unseen.
+check_plans() {
+    local tag n got
+    while read -r _ tag n; do
+        got=$(grep -cE "^(PASS|FAIL): $tag/[^/]+/completed\$" "$1" || true)
+        if [ "$got" != "$n" ]; then
+            echo "FAIL: $tag/plan ($n cases planned, $got completed)" >>"$1"
+        fi
+    done < <(grep '^PLAN: ' "$1" || true)
+}
 total_pending=0
 echo
 echo "== Summary =="
@@ -29,6 +45,7 @@ for layer in "$@"; do
         total_fail=$((total_fail + 1))
         continue
     fi
+    check_plans "$log"
     pass=$(grep -c '^PASS: ' "$log" || true)
     fail=$(grep -c '^FAIL: ' "$log" || true)
     pending=$(grep -c '^PENDING: ' "$log" || true)
@@ -46,8 +63,9 @@ for layer in "$@"; do
     total_fail=$((total_fail + fail))
     total_pending=$((total_pending + pending))
 done
-# Lab cases that failed once and passed on their second run (run-suites.sh
-# run_counted): counted by the second run only, and listed here.
+# Lab cases that failed once, with evidence of a fault in L1's kernel, and
+# ran again (run-suites.sh run_counted): counted by the second run only,
+# and listed here (check-nested fails a run with more than two).
 retried=$(cat "$results"/*.log | grep -c '^RETRY: ' || true)
 if [ "$retried" != 0 ]; then
     echo "Retried in the nested lab ($retried; the second run counts):"

@@ -12,6 +12,14 @@
  * connection answers HvSignalEvent by setting the event flag numbered
  * like the connection.
  *
+ * Command 8 is ours (kvm-unit-tests never sends it): a thread of the
+ * device's own, which never takes the BQL, posts THREAD_POST_COUNT
+ * messages through message connection conn_id.  The posting API promises
+ * that any thread may post, and no other producer does it from a thread
+ * that does not hold the BQL.  Message i has type THREAD_POST_TYPE and the
+ * 32-bit payload i; while a message of the connection waits behind a
+ * full slot, the thread waits for the guest to take it (EOM).
+ *
  * Everything here comes from the guest: a command that names a missing
  * vCPU, route or connection, or one that exists already, is refused with
  * a log line, and whatever the guest created goes away at reset.
@@ -21,6 +29,7 @@
 #include "qemu/main-loop.h"
 #include "qemu/module.h"
 #include "qemu/queue.h"
+#include "qemu/thread.h"
 #include "hw/isa/isa.h"
 #include "hw/hyperv/hyperv.h"
 #include "qom/object.h"
@@ -37,7 +46,15 @@ enum {
     HV_TESTDEV_MSG_CONN_DESTROY,
     HV_TESTDEV_EVT_CONN_CREATE,
     HV_TESTDEV_EVT_CONN_DESTROY,
+    HV_TESTDEV_MSG_CONN_THREAD_POST,
 };
+
+#define THREAD_POST_COUNT   64
+#define THREAD_POST_TYPE    0x7e57
+/* How long the thread sleeps while its previous message is staged. */
+#define THREAD_POST_WAIT_US 100
+/* A guest that stops taking messages must not keep the thread forever. */
+#define THREAD_POST_LIMIT_US (60 * G_USEC_PER_SEC)
 
 typedef struct TestRoute {
     QLIST_ENTRY(TestRoute) link;
@@ -58,13 +75,24 @@ typedef struct TestConn {
 #define TYPE_HYPERV_TEST_DEV "hyperv-testdev"
 OBJECT_DECLARE_SIMPLE_TYPE(HypervTestDev, HYPERV_TEST_DEV)
 
-/* All lists are changed and walked with the BQL held. */
+/*
+ * All lists are changed and walked with the BQL held.  The poster thread
+ * (command 8; at most one at a time) is started and joined with the BQL
+ * held; it reads only poster_route, which holds a reference of its own,
+ * and poster_stop.
+ */
 struct HypervTestDev {
     ISADevice parent_obj;
 
     MemoryRegion port;
     QLIST_HEAD(, TestRoute) routes;
     QLIST_HEAD(, TestConn) conns;
+
+    QemuThread poster;
+    bool poster_started;        /* BQL: a thread to join */
+    bool poster_stop;           /* atomic: set by the BQL holder */
+    bool poster_done;           /* atomic: set by the thread at its end */
+    HvSintRoute *poster_route;
 };
 
 /* --- SINT routes ------------------------------------------------------ */
@@ -160,6 +188,71 @@ static void evt_conn_handler(EventNotifier *n)
     trace_hyperv_testdev_event(c->conn_id, ret);
 }
 
+/* --- posting from a thread without the BQL (command 8) ----------------- */
+
+static void *poster_run(void *opaque)
+{
+    HypervTestDev *dev = opaque;
+    int64_t deadline = g_get_monotonic_time() + THREAD_POST_LIMIT_US;
+    struct hyperv_message msg = {
+        .header.message_type = THREAD_POST_TYPE,
+        .header.payload_size = sizeof(uint32_t),
+    };
+    uint32_t i = 0;
+    int ret = 0;
+
+    while (i < THREAD_POST_COUNT && !qatomic_read(&dev->poster_stop) &&
+           g_get_monotonic_time() < deadline) {
+        stl_le_p(msg.payload, i);
+        ret = hyperv_post_msg(dev->poster_route, &msg);
+        if (ret == -EAGAIN) {
+            /* the previous one is staged: the main loop finishes it */
+            g_usleep(THREAD_POST_WAIT_US);
+            continue;
+        }
+        if (ret < 0) {
+            break;
+        }
+        i++;
+    }
+    trace_hyperv_testdev_thread_post(i, ret);
+    qatomic_set(&dev->poster_done, true);
+    return NULL;
+}
+
+/* Stop the poster thread, if any, and wait for it.  BQL. */
+static void poster_join(HypervTestDev *dev)
+{
+    if (!dev->poster_started) {
+        return;
+    }
+    qatomic_set(&dev->poster_stop, true);
+    qemu_thread_join(&dev->poster);
+    hyperv_sint_route_unref(dev->poster_route);
+    dev->poster_route = NULL;
+    dev->poster_started = false;
+}
+
+static bool poster_start(HypervTestDev *dev, TestConn *c)
+{
+    if (!c || !c->is_msg) {
+        return false;
+    }
+    /* one at a time: a finished thread is joined, a running one refuses */
+    if (dev->poster_started && !qatomic_read(&dev->poster_done)) {
+        return false;
+    }
+    poster_join(dev);
+    hyperv_sint_route_ref(c->route);
+    dev->poster_route = c->route;
+    qatomic_set(&dev->poster_stop, false);
+    qatomic_set(&dev->poster_done, false);
+    qemu_thread_create(&dev->poster, "hv-testdev-post", poster_run, dev,
+                       QEMU_THREAD_JOINABLE);
+    dev->poster_started = true;
+    return true;
+}
+
 static void conn_destroy(TestConn *c)
 {
     QLIST_REMOVE(c, link);
@@ -244,10 +337,15 @@ static bool testdev_command(HypervTestDev *dev, uint8_t cmd, uint8_t vp,
     case HV_TESTDEV_MSG_CONN_DESTROY:
     case HV_TESTDEV_EVT_CONN_DESTROY:
         c = conn_find(dev, conn_id, cmd == HV_TESTDEV_MSG_CONN_DESTROY);
+        if (c && c->route == dev->poster_route) {
+            poster_join(dev);
+        }
         if (c) {
             conn_destroy(c);
         }
         return c;
+    case HV_TESTDEV_MSG_CONN_THREAD_POST:
+        return poster_start(dev, conn_find(dev, conn_id, true));
     default:
         return false;
     }
@@ -288,6 +386,7 @@ static void testdev_reset_hold(Object *obj, ResetType type)
 {
     HypervTestDev *dev = HYPERV_TEST_DEV(obj);
 
+    poster_join(dev);
     while (!QLIST_EMPTY(&dev->conns)) {
         conn_destroy(QLIST_FIRST(&dev->conns));
     }

@@ -221,9 +221,17 @@ static uint64_t hv_u_sint_msr(X86CPU *cpu, uint32_t sint)
 static void hv_u_sint_fire(void *opaque)
 {
     HvUSint *s = opaque;
-    uint64_t msr = hv_u_sint_msr(s->cpu, s->sint);
+    uint64_t msr;
 
-    event_notifier_test_and_clear(s->set);
+    /*
+     * Nothing to do if the unmask emptied the eventfd between the main
+     * loop's poll and this handler (hv_u_set_sint): that raise came while
+     * the SINT was masked.
+     */
+    if (!event_notifier_test_and_clear(s->set)) {
+        return;
+    }
+    msr = hv_u_sint_msr(s->cpu, s->sint);
     /*
      * As on KVM, a SINT raised while masked or with the SynIC off is
      * lost; the message stays in its slot for the guest to find.
@@ -456,10 +464,24 @@ static HvMsrResult hv_u_set_sint(X86CPU *cpu, uint32_t sint, uint64_t val)
         return HV_MSR_GP;
     }
     {
+        HvUSint *s;
+
         BQL_LOCK_GUARD();
+        s = &cpu->hv_u->sints->sint[sint];
+        /*
+         * A raise while the SINT was masked is lost, as on KVM.  One that
+         * the main loop has not taken yet still sits in the eventfd, and
+         * the unmask below would let it through (the fd handler then sees
+         * the SINT unmasked; an irqfd bound to it fires at once).  The
+         * main loop takes the eventfd only with the BQL, so nothing else
+         * clears it meanwhile.
+         */
+        if ((old & HV_SINT_MASKED) && !(val & HV_SINT_MASKED) && s->set) {
+            event_notifier_test_and_clear(s->set);
+        }
         qatomic_set(&cpu->env.msr_hv_synic_sint[sint], val);
         hv_u_update_apic(cpu);
-        hv_u_sint_sync(&cpu->hv_u->sints->sint[sint]);
+        hv_u_sint_sync(s);
         /*
          * Unmasking is an acknowledgement too: a message staged while the
          * SINT was masked is retried (the in-kernel APIC of KVM-U shows

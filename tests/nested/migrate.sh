@@ -37,7 +37,9 @@
 #
 # Environment: QEMU, FIRMWARE, KVM_NO_HYPERV (the lab's init sets them),
 # UPSTREAM_QEMU, UPSTREAM_FIRMWARE (the same for upstream; a pair that
-# needs them fails without), ACCEL (default kvm), TMPDIR.  MIGRATE_IMAGE is the test guest
+# needs them fails without), ACCEL (default kvm), TMPDIR.  MIGRATE_CPU is
+# the base CPU model on KVM (default host; the host's guest layer passes
+# the one its probe picked).  MIGRATE_IMAGE is the test guest
 # (default: guest/hvtest.elf beside this script), MIGRATE_TIMEOUT bounds
 # each QEMU (default 300 s), MIGRATE_PREFIX names the results (default
 # nested/migrate).
@@ -331,7 +333,7 @@ run_pair() {
 }
 
 case $accel in
-kvm) cpu=host ;;
+kvm) cpu=${MIGRATE_CPU:-host} ;;
 *) cpu=max ;;
 esac
 if [ ! -f "$image" ]; then

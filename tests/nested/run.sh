@@ -11,8 +11,8 @@
 # runs `sh ENTRY` there with QEMU, FIRMWARE, PAYLOAD, HV_LAB=1 and ACCEL=kvm
 # in the environment, then powers off.
 #
-# Output: the payload's PASS:/FAIL:/PENDING: (and INFO:) lines as they are,
-# and the lab's own results: nested/l1-boot, nested/kvm-loaded,
+# Output: the payload's PASS:/FAIL:/PENDING: (and INFO:, RETRY:, PLAN:)
+# lines as they are, and the lab's own results: nested/l1-boot, nested/kvm-loaded,
 # nested/cap-hyperv-synic2, nested/payload-complete (and nested/payload-
 # results when the payload gave none, nested/l1-poweroff when L1 did not
 # end by itself); with --name NAME they are nested/NAME/l1-boot and so on.
@@ -220,7 +220,7 @@ timeout --kill-after=10 "$limit" "$qemu" -L "$firmware" \
             result "FAIL: $R/kvm-loaded (no /dev/kvm; see the LAB: module lines in $console)" ;;
         "LAB: module."*=error*)
             echo "  ${line#LAB: }" ;;
-        "INFO: "*|"RETRY: "*)
+        "INFO: "*|"RETRY: "*|"PLAN: "*)
             echo "$line" ;;
         "CAP: "*)
             echo "  $line"

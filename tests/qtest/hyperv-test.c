@@ -5,7 +5,8 @@
  * dependency rules, and the vmbus-bridge device's realize.
  *
  * Everything here needs no guest code: QEMU either starts and shows the
- * configuration through QOM, or refuses to start with a clear error.
+ * configuration through QOM, or refuses to start with a clear error, and
+ * hyperv-testdev's commands are written to its port by the qtest.
  */
 
 #include "qemu/osdep.h"
@@ -292,17 +293,26 @@ static void test_hcall_port_conflict(void)
                          "I/O port 0x5e is taken by 'isa-debug-exit'");
 }
 
+/*
+ * hyperv-testdev's commands: bits 7:0 SINT, 15:8 VP, 23:16 command,
+ * 31:24 connection.
+ */
+enum {
+    TESTDEV_ROUTE_CREATE = 1,
+    TESTDEV_ROUTE_DESTROY,
+    TESTDEV_ROUTE_SET_SINT,
+    TESTDEV_MSG_CONN_CREATE,
+    TESTDEV_MSG_CONN_DESTROY,
+};
+
 /* The CPU hotplug registers of pc (docs/specs/acpi_cpu_hotplug.rst). */
 #define CPUHP_BASE          0xaf00
 #define CPUHP_SELECTOR      0x0     /* dword: which CPU */
 #define CPUHP_FLAGS         0x4     /* byte */
 #define CPUHP_FLAG_EJECT    0x08
 
-/* testdev commands: bits 7:0 SINT, 15:8 VP index, 23:16 command */
+/* A command word for hyperv-testdev (above), connection 0 */
 #define TESTDEV_CMD(cmd, vp, sint)  ((sint) | (vp) << 8 | (cmd) << 16)
-#define TESTDEV_ROUTE_CREATE        1
-#define TESTDEV_ROUTE_DESTROY       2
-#define TESTDEV_ROUTE_SET_SINT      3
 
 /* What the guest's ACPI code does for an unplug: eject the CPU. */
 static void eject_cpu(QTestState *qts, uint32_t cpu)
@@ -349,6 +359,101 @@ static void test_synic_cpu_replug(void)
     qtest_quit(qts);
 }
 
+
+typedef struct TestdevStep {
+    uint8_t cmd, vp, sint, conn;
+    bool ok;
+} TestdevStep;
+
+/*
+ * With hv-synic on (QEMU's own SynIC under qtest, as under TCG) the test
+ * device's routes are real: each holds the SINT's interrupt source, which
+ * all routes to one (VP, SINT) share.  The device's trace says which
+ * commands it took; the SynIC's says when a source came and went, and the
+ * user path's that a raise on a masked SINT (every SINT after reset) was
+ * dropped rather than delivered.
+ */
+static const TestdevStep testdev_steps[] = {
+    { TESTDEV_ROUTE_CREATE, 0, 2, 0, true },
+    { TESTDEV_ROUTE_CREATE, 0, 2, 0, false },     /* exists already */
+    { TESTDEV_ROUTE_CREATE, 1, 2, 0, true },      /* the other vCPU */
+    { TESTDEV_ROUTE_CREATE, 2, 2, 0, false },     /* no VP 2 */
+    { TESTDEV_ROUTE_CREATE, 0, 16, 0, false },    /* no SINT 16 */
+    { TESTDEV_ROUTE_SET_SINT, 0, 2, 0, true },
+    { TESTDEV_MSG_CONN_CREATE, 0, 2, 5, true },   /* shares VP 0 SINT 2 */
+    { TESTDEV_ROUTE_DESTROY, 0, 2, 0, true },
+    { TESTDEV_ROUTE_DESTROY, 0, 2, 0, false },    /* gone already */
+    { TESTDEV_MSG_CONN_DESTROY, 0, 0, 5, true },  /* last user of SINT 2 */
+    { TESTDEV_ROUTE_DESTROY, 1, 2, 0, true },
+};
+
+/* How many lines of @log contain @needle. */
+static unsigned count_lines(char **log, const char *needle)
+{
+    unsigned n = 0;
+
+    for (; *log; log++) {
+        n += strstr(*log, needle) != NULL;
+    }
+    return n;
+}
+
+static void test_testdev_synic_routes(void)
+{
+    g_autofree char *log_path = NULL, *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    QTestState *qts;
+    unsigned i, seen = 0;
+    int fd;
+
+    fd = g_file_open_tmp("hyperv-test-XXXXXX.log", &log_path, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    qts = qtest_initf("-machine pc -smp 2 "
+                      "-cpu qemu64,hv-vpindex=on,hv-synic=on "
+                      "-device hyperv-testdev -D %s "
+                      "-trace hyperv_testdev_command "
+                      "-trace hyperv_sint_source -trace hv_u_sint_dropped",
+                      log_path);
+    for (i = 0; i < ARRAY_SIZE(testdev_steps); i++) {
+        const TestdevStep *t = &testdev_steps[i];
+
+        qtest_outl(qts, 0x3000, t->sint | t->vp << 8 | t->cmd << 16 |
+                   (uint32_t)t->conn << 24);
+    }
+    qtest_quit(qts);
+
+    g_assert_true(g_file_get_contents(log_path, &text, NULL, NULL));
+    unlink(log_path);
+    lines = g_strsplit(text, "\n", -1);
+    for (i = 0; lines[i]; i++) {
+        const TestdevStep *t;
+        g_autofree char *want = NULL;
+
+        if (!strstr(lines[i], "hyperv_testdev_command ")) {
+            continue;
+        }
+        g_assert_cmpuint(seen, <, ARRAY_SIZE(testdev_steps));
+        t = &testdev_steps[seen++];
+        want = g_strdup_printf("command %u VP %u SINT %u connection %u: "
+                               "ok %d", t->cmd, t->vp, t->sint, t->conn,
+                               t->ok);
+        g_assert_nonnull(strstr(lines[i], want));
+    }
+    g_assert_cmpuint(seen, ==, ARRAY_SIZE(testdev_steps));
+    /* one source per (VP, SINT), made by its first route, freed by its last */
+    g_assert_cmpuint(count_lines(lines, "VP 0 SINT 2: handle 2 add 1"), ==, 1);
+    g_assert_cmpuint(count_lines(lines, "VP 0 SINT 2: handle 2 add 0"), ==, 1);
+    g_assert_cmpuint(count_lines(lines, "VP 1 SINT 2: handle 18 add 1"), ==,
+                     1);
+    g_assert_cmpuint(count_lines(lines, "VP 1 SINT 2: handle 18 add 0"), ==,
+                     1);
+    g_assert_cmpuint(count_lines(lines, "hyperv_sint_source "), ==, 4);
+    /* the raise on the masked SINT was dropped, not delivered */
+    g_assert_cmpuint(count_lines(lines, "hv_u_sint_dropped VP 0 SINT 2 "),
+                     ==, 1);
+}
+
 int main(int argc, char **argv)
 {
     int i;
@@ -380,5 +485,7 @@ int main(int argc, char **argv)
     qtest_add_func("/hyperv/synic/cpu-replug", test_synic_cpu_replug);
     qtest_add_func("/hyperv/cpu/user-path/hcall-port-conflict",
                    test_hcall_port_conflict);
+    qtest_add_func("/hyperv/testdev/synic-routes",
+                   test_testdev_synic_routes);
     return g_test_run();
 }

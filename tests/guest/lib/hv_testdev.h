@@ -34,7 +34,13 @@ enum hv_testdev_cmd {
     HV_TESTDEV_MSG_CONN_DESTROY = 5,
     HV_TESTDEV_EVT_CONN_CREATE = 6,
     HV_TESTDEV_EVT_CONN_DESTROY = 7,
+    /* ours: a device thread without the BQL posts a series of messages */
+    HV_TESTDEV_MSG_CONN_THREAD_POST = 8,
 };
+
+/* What command 8 posts: message i has this type and the 32-bit payload i */
+#define HV_TESTDEV_THREAD_POST_COUNT    64
+#define HV_TESTDEV_THREAD_POST_TYPE     0x7e57
 
 /* One raw command word (for the malicious-input checks) */
 void hv_testdev_raw(uint32_t word);

@@ -347,6 +347,16 @@ bool synic_roundtrip(unsigned int conn, unsigned int sint, uint8_t vector)
     return ok;
 }
 
+bool synic_fence(unsigned int conn, unsigned int sint, uint8_t vector)
+{
+    unsigned int cpu = smp_id(), before = sint_irq_count(cpu, vector);
+    bool ok = hv_signal_event(conn, 0) == HV_STATUS_SUCCESS &&
+              sint_irq_wait(cpu, vector, before + 1, SYNIC_ARRIVE_US);
+
+    flag_clear(cpu, sint, conn);
+    return ok;
+}
+
 void synic_conn_pair(const struct synic_conn *msg,
                      const struct synic_conn *evt)
 {

@@ -104,6 +104,19 @@ bool sint_irq_wait(unsigned int cpu, uint8_t vector, unsigned int n,
  */
 bool synic_roundtrip(unsigned int conn, unsigned int sint, uint8_t vector);
 
+/*
+ * A causal bound for "nothing else arrived" checks, instead of a pause:
+ * HvSignalEvent on event connection conn (to this vCPU's sint, whose
+ * vector is vector) and wait for its interrupt.  QEMU takes the signal in
+ * its main loop, which handles every eventfd that was ready with it in
+ * the same pass; so when the interrupt has been taken, so has anything
+ * the host raised for this vCPU before the call (an interrupt pending in
+ * the IRR is taken no later than the fence's, whatever its priority).
+ * The flag is cleared again for the next fence.  False if the fence did
+ * not come back within SYNIC_ARRIVE_US.
+ */
+bool synic_fence(unsigned int conn, unsigned int sint, uint8_t vector);
+
 /* A hyperv-testdev connection to vCPU 0: its SINT, vector and handler. */
 struct synic_conn {
     unsigned int conn;

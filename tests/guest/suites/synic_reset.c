@@ -144,6 +144,7 @@ static void leave_state_behind(bool live)
 
 static void boot_one(bool live)
 {
+    uint32_t simp_pfn, siefp_pfn;
     unsigned int cpu;
 
     report_info("boot 1: setting up, then resetting through port 0xcf9");
@@ -156,14 +157,22 @@ static void boot_one(bool live)
     }
     leave_state_behind(live);
 
-    cmos_write_n(NV_SIMP_PFN, 3, virt_to_phys(synic_simp(0)) >> 12);
-    cmos_write_n(NV_SIEFP_PFN, 3,
-                 virt_to_phys(synic_siefp(event_cpu())) >> 12);
+    simp_pfn = virt_to_phys(synic_simp(0)) >> 12;
+    siefp_pfn = virt_to_phys(synic_siefp(event_cpu())) >> 12;
+    cmos_write_n(NV_SIMP_PFN, 3, simp_pfn);
+    cmos_write_n(NV_SIEFP_PFN, 3, siefp_pfn);
     /* the pass line below is counted on boot 2, with the others */
     cmos_write_n(NV_PASSED, 2, report_passed() + 1);
     cmos_write_n(NV_FAILED, 2, report_failed());
     cmos_write(NV_MAGIC, NOTE_MAGIC);
-    report(true, "boot 1: note written to CMOS, resetting");
+    /* boot 2 trusts the note: it must read back before the reset */
+    if (!report(cmos_read_n(NV_SIMP_PFN, 3) == simp_pfn &&
+                cmos_read_n(NV_SIEFP_PFN, 3) == siefp_pfn &&
+                cmos_read(NV_MAGIC) == NOTE_MAGIC, "boot 1: the note for "
+                "boot 2 reads back from CMOS, resetting")) {
+        cmos_write(NV_MAGIC, 0);
+        return;
+    }
     outb(RESET_CONTROL, RESET_HARD);
     udelay(RESET_WAIT_US);
     cmos_write(NV_MAGIC, 0);
