@@ -385,10 +385,12 @@ static void hv_u_vector_done(void *opaque, int vector)
 }
 
 /*
- * Tell a userspace APIC which vectors are SINTs: those of unmasked SINTs
- * report their end of service; those with AutoEOI are accepted without
- * entering service.  An in-kernel APIC can do neither: on KVM the
- * guest is told to avoid AutoEOI and EOM drives the retries.  BQL.
+ * Tell QEMU's own APIC (TCG) which vectors are SINTs: those of unmasked
+ * SINTs report their end of service; those with AutoEOI are accepted
+ * without entering service.  With KVM the local APIC is always KVM's
+ * (QEMU has no userspace APIC for KVM), which can do neither: the guest
+ * is told to avoid AutoEOI, EOM drives the retries, and a guest that sets
+ * AutoEOI anyway is warned about once (hv_u_warn_aeoi).  BQL.
  */
 static void hv_u_update_apic(X86CPU *cpu)
 {
@@ -454,6 +456,34 @@ static HvMsrResult hv_u_set_synic_reg(X86CPU *cpu, uint64_t *reg,
     return HV_MSR_OK;
 }
 
+/*
+ * AutoEOI asked of an in-kernel local APIC, which cannot do it: the
+ * vector stays in service until the guest EOIs it, which a guest that
+ * relies on AutoEOI never does, and every SINT of the same or a lower
+ * priority then waits.  Say so once per VM, naming the way out.
+ */
+static void hv_u_warn_aeoi(X86CPU *cpu, uint32_t sint, uint64_t val)
+{
+    static bool warned;
+
+    if (!kvm_enabled() ||
+        (val & (HV_SINT_MASKED | HV_SINT_AUTO_EOI)) != HV_SINT_AUTO_EOI) {
+        return;
+    }
+    trace_hv_u_sint_aeoi_unsupported(hyperv_vp_index(CPU(cpu)), sint);
+    if (!warned) {
+        warned = true;
+        qemu_log_mask(LOG_GUEST_ERROR, "hyperv: VP %u SINT %u uses AutoEOI, "
+                      "which KVM's in-kernel local APIC cannot do: its "
+                      "vector stays in service until the guest EOIs it\n",
+                      hyperv_vp_index(CPU(cpu)), sint);
+        warn_report("Hyper-V: the guest uses AutoEOI, which QEMU cannot "
+                    "give it on KVM's local APIC; the guest may hang.  Use "
+                    "KVM's own Hyper-V where the host has it "
+                    "(-accel kvm,hyperv=kernel), or TCG");
+    }
+}
+
 static HvMsrResult hv_u_set_sint(X86CPU *cpu, uint32_t sint, uint64_t val)
 {
     uint64_t old = hv_u_sint_msr(cpu, sint);
@@ -480,6 +510,7 @@ static HvMsrResult hv_u_set_sint(X86CPU *cpu, uint32_t sint, uint64_t val)
             event_notifier_test_and_clear(s->set);
         }
         qatomic_set(&cpu->env.msr_hv_synic_sint[sint], val);
+        hv_u_warn_aeoi(cpu, sint, val);
         hv_u_update_apic(cpu);
         hv_u_sint_sync(s);
         /*
