@@ -24,6 +24,59 @@
 #include "hyperv-proto.h"
 #include "trace.h"
 
+/* --- the vCPU's SynIC, on every accelerator ------------------------------ */
+
+/* Devices using the SynIC are reset first and have released their routes. */
+void hyperv_x86_synic_reset(X86CPU *cpu)
+{
+    hyperv_synic_reset(CPU(cpu));
+}
+
+/*
+ * The GPA of an enabled SIMP/SIEFP page, or HV_SYNIC_PAGE_OFF (GPA 0 is a
+ * page like any other).  With SYNIC2, KVM accepts
+ * any value; a page beyond the guest's physical address width cannot be
+ * mapped (KVM would refuse the memory slot), so it stays unmapped.
+ */
+static hwaddr synic_page_gpa(X86CPU *cpu, uint64_t msr, const char *name)
+{
+    hwaddr gpa = msr & ~(hwaddr)(HV_PAGE_SIZE - 1);
+
+    if (!(msr & 1)) {
+        return HV_SYNIC_PAGE_OFF;
+    }
+    if (cpu->phys_bits < 64 && gpa >> cpu->phys_bits) {
+        trace_kvm_hv_synic_page_bad(hyperv_vp_index(CPU(cpu)), name, gpa);
+        hv_guest_error("VP %u: %s page 0x%" PRIx64
+                       " beyond the physical address width; not mapped",
+                       hyperv_vp_index(CPU(cpu)), name, gpa);
+        return HV_SYNIC_PAGE_OFF;
+    }
+    return gpa;
+}
+
+void hyperv_x86_synic_update(X86CPU *cpu)
+{
+    CPUX86State *env = &cpu->env;
+
+    hyperv_synic_update(CPU(cpu), env->msr_hv_synic_control & HV_SYNIC_ENABLE,
+                        synic_page_gpa(cpu, env->msr_hv_synic_msg_page, "SIMP"),
+                        synic_page_gpa(cpu, env->msr_hv_synic_evt_page,
+                                       "SIEFP"));
+}
+
+void hyperv_x86_set_vmbus_recommended_features_enabled(void)
+{
+    hyperv_set_vmbus_recommended_features_enabled();
+}
+
+/*
+ * What follows is KVM's: the SynIC of the kernel path, and the user path's
+ * glue to KVM.  Without KVM (a TCG-only build) the user path still uses
+ * the functions above.
+ */
+#ifdef CONFIG_KVM
+
 /* --- SINT routes: GSIs of type HV_SINT with an irqfd and a resampler --- */
 
 static int kvm_hv_sint_connect(uint32_t vp_index, uint32_t sint,
@@ -87,7 +140,7 @@ static const HvSintRouteOps kvm_hv_sint_ops = {
     .set_event_conn = kvm_hv_set_event_conn,
 };
 
-/* --- the vCPU's SynIC -------------------------------------------------- */
+/* --- the vCPU's SynIC on the kernel path ------------------------------- */
 
 int hyperv_x86_synic_add(X86CPU *cpu)
 {
@@ -99,50 +152,6 @@ int hyperv_x86_synic_add(X86CPU *cpu)
         return -ENOMEM;
     }
     return 0;
-}
-
-/* Devices using the SynIC are reset first and have released their routes. */
-void hyperv_x86_synic_reset(X86CPU *cpu)
-{
-    hyperv_synic_reset(CPU(cpu));
-}
-
-/*
- * The GPA of an enabled SIMP/SIEFP page, or HV_SYNIC_PAGE_OFF (GPA 0 is a
- * page like any other).  With SYNIC2, KVM accepts
- * any value; a page beyond the guest's physical address width cannot be
- * mapped (KVM would refuse the memory slot), so it stays unmapped.
- */
-static hwaddr synic_page_gpa(X86CPU *cpu, uint64_t msr, const char *name)
-{
-    hwaddr gpa = msr & ~(hwaddr)(HV_PAGE_SIZE - 1);
-
-    if (!(msr & 1)) {
-        return HV_SYNIC_PAGE_OFF;
-    }
-    if (cpu->phys_bits < 64 && gpa >> cpu->phys_bits) {
-        trace_kvm_hv_synic_page_bad(hyperv_vp_index(CPU(cpu)), name, gpa);
-        hv_guest_error("VP %u: %s page 0x%" PRIx64
-                       " beyond the physical address width; not mapped",
-                       hyperv_vp_index(CPU(cpu)), name, gpa);
-        return HV_SYNIC_PAGE_OFF;
-    }
-    return gpa;
-}
-
-void hyperv_x86_synic_update(X86CPU *cpu)
-{
-    CPUX86State *env = &cpu->env;
-
-    hyperv_synic_update(CPU(cpu), env->msr_hv_synic_control & HV_SYNIC_ENABLE,
-                        synic_page_gpa(cpu, env->msr_hv_synic_msg_page, "SIMP"),
-                        synic_page_gpa(cpu, env->msr_hv_synic_evt_page,
-                                       "SIEFP"));
-}
-
-void hyperv_x86_set_vmbus_recommended_features_enabled(void)
-{
-    hyperv_set_vmbus_recommended_features_enabled();
 }
 
 /* --- KVM_EXIT_HYPERV ------------------------------------------------ */
@@ -453,3 +462,5 @@ int kvm_hv_u_fill_cpuid(X86CPU *cpu, struct kvm_cpuid_entry2 *entries)
     }
     return c - entries;
 }
+
+#endif /* CONFIG_KVM */
