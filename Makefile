@@ -32,6 +32,9 @@ UP_BUILD := $(B)/upstream
 QEMU := $(QEMU_BUILD)/qemu-system-x86_64
 FIRMWARE := $(B)/firmware
 export CCACHE_DIR ?= $(B)/ccache
+# Paths relative to the top, so that clones and worktrees share hits.
+export CCACHE_BASEDIR ?= $(TOP)
+export CCACHE_NOHASHDIR ?= 1
 
 CONFIGURE_FLAGS := --target-list=x86_64-softmmu --enable-kvm --enable-tcg \
 	--enable-fdt=system --disable-docs --disable-install-blobs \
@@ -114,7 +117,7 @@ include tests/tests.mk
 include bench/bench.mk
 
 clean:
-	rm -rf $(QEMU_BUILD) $(UP_BUILD) $(B)/tests
+	rm -rf $(QEMU_BUILD) $(UP_BUILD) $(B)/builds $(B)/tests
 
 distclean:
 	rm -rf $(B)
