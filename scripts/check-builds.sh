@@ -79,11 +79,13 @@ build_one() {
 }
 
 status=0
+ran=0
 for c in "${CONFIGS[@]}"; do
     IFS='|' read -r name opts targets smoke <<<"$c"
     if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then
         continue
     fi
+    ran=$((ran + 1))
     mkdir -p "$out/$name"
     log=$out/$name/check-builds.log
     start=$SECONDS
@@ -98,4 +100,5 @@ for c in "${CONFIGS[@]}"; do
         status=1
     fi
 done
+[ "$ran" -gt 0 ] || die "no configuration named: $*"
 exit $status
