@@ -117,7 +117,7 @@ include tests/tests.mk
 include bench/bench.mk
 
 clean:
-	rm -rf $(QEMU_BUILD) $(UP_BUILD) $(B)/tests
+	rm -rf $(QEMU_BUILD) $(UP_BUILD) $(B)/builds $(B)/tests
 
 distclean:
 	rm -rf $(B)

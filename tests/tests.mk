@@ -8,17 +8,20 @@
 #   check-nested   3. the nested lab: L1 Linux under TCG, its KVM runs the
 #                     guest tests (and the Linux guest) with in-kernel Hyper-V
 #   check-linux    4. a Debian Linux guest with the hv modules, under TCG
+#   check-builds      QEMU builds in other configurations: without KVM,
+#                     without default devices, with a second target
+#                     (scripts/check-builds.sh)
 #
 # Each layer writes $(RESULTS)/<layer>.log; `make check` runs them all, then
 # tests/summary.sh prints the totals and decides the exit status.
 
 RESULTS := $(B)/tests/results
-LAYERS := qtest guest nested linux
+LAYERS := qtest guest nested linux builds
 QTESTS := hyperv-test
 
 include tests/guest/guest.mk tests/nested/nested.mk tests/linux/linux.mk
 
-.PHONY: check-qtest check-guest
+.PHONY: check-qtest check-guest check-builds
 
 # Run a layer: $(1) is its name, $(2) the command.  The output goes to the
 # terminal and to the layer's log; the exit status is kept beside it.
@@ -34,6 +37,11 @@ check-qtest: qemu
 
 check-guest: qemu $(GUEST_IMAGE)
 	$(call run_layer,guest,tests/lib/run-guest-host.sh $(QEMU) $(FIRMWARE) $(GUEST_IMAGE))
+
+# Each configuration in $(B)/builds/<name>, sharing the ccache.  Needs the
+# main build for the firmware of its smoke test.
+check-builds: qemu
+	$(call run_layer,builds,scripts/check-builds.sh $(QEMU_SRC) $(B)/builds $(FIRMWARE))
 
 check: qemu $(GUEST_IMAGE)
 	@rm -rf $(RESULTS)

@@ -16,6 +16,7 @@
 #include "qemu/error-report.h"
 #include "qemu/log.h"
 #include "qemu/main-loop.h"
+#include "qemu/timer.h"
 #include "qapi/error.h"
 #include "exec/address-spaces.h"
 #include "exec/memory.h"
@@ -541,7 +542,13 @@ static HvMsrResult hv_u_eom(X86CPU *cpu)
 /*
  * The vCPU's run time, in 100 ns units, as KVM counts it: the CPU time of
  * the thread that runs it (under round-robin TCG, shared by all vCPUs).
+ * That needs POSIX thread CPU-time clocks (_POSIX_THREAD_CPUTIME; -1 means
+ * the host has none, e.g. macOS) and a pthread behind QemuThread (not on
+ * Windows).  Elsewhere the VM's virtual time stands in: it runs while the
+ * VM runs, an upper bound of what the vCPU used.
  */
+#if defined(CONFIG_POSIX) && defined(_POSIX_THREAD_CPUTIME) && \
+    _POSIX_THREAD_CPUTIME >= 0
 static int64_t hv_u_thread_runtime(X86CPU *cpu)
 {
     CPUState *cs = CPU(cpu);
@@ -555,6 +562,12 @@ static int64_t hv_u_thread_runtime(X86CPU *cpu)
     }
     return ((int64_t)ts.tv_sec * NANOSECONDS_PER_SECOND + ts.tv_nsec) / 100;
 }
+#else
+static int64_t hv_u_thread_runtime(X86CPU *cpu)
+{
+    return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) / 100;
+}
+#endif
 
 static uint64_t hv_u_runtime(X86CPU *cpu)
 {

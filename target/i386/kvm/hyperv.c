@@ -26,6 +26,117 @@
 #include "hyperv-proto.h"
 #include "trace.h"
 
+/* --- the vCPU's SynIC, on every accelerator ------------------------------ */
+
+/* Devices using the SynIC are reset first and have released their routes. */
+void hyperv_x86_synic_reset(X86CPU *cpu)
+{
+    hyperv_synic_reset(CPU(cpu));
+}
+
+/*
+ * KVM's own memory slots that QEMU's x86 set-up places (target/i386/kvm):
+ * on VMX the TSS (three pages) and the real-mode identity map just below
+ * it, at 0xfeffc000.  A memory slot of ours overlapping them is refused
+ * by KVM, which QEMU cannot survive.
+ */
+#define KVM_PRIVATE_SLOTS_BASE  0xfeffc000ull
+#define KVM_PRIVATE_SLOTS_SIZE  (4 * HV_PAGE_SIZE)
+/*
+ * The local APIC's window (MSIs and the xAPIC registers, where VMX and
+ * AVIC keep their APIC-access page).  QEMU's APIC region hides any RAM
+ * below it, so an overlay there would never be seen by the guest either.
+ */
+#define APIC_WINDOW_BASE        0xfee00000ull
+#define APIC_WINDOW_SIZE        0x100000ull
+
+/*
+ * Why a SynIC page at @gpa cannot be mapped, or NULL if it can.  KVM's
+ * memory slots cannot lie above the host's physical address width (a
+ * qemu64 or kvm64 guest has 40 bits, and many hosts 39), nor over KVM's
+ * private slots; TCG only needs the guest's width.
+ */
+/* KVM's own limit for guest physical addresses, or 0 if unknown. */
+static unsigned synic_kvm_phys_bits(void)
+{
+#ifdef CONFIG_KVM
+    return kvm_arch_get_supported_cpuid(kvm_state, 0x80000008, 0, R_EAX) &
+           0xff;
+#else
+    return 0;
+#endif
+}
+
+static const char *synic_page_refusal(X86CPU *cpu, hwaddr gpa)
+{
+    unsigned bits = cpu->phys_bits;
+
+    if (kvm_enabled()) {
+        unsigned host = synic_kvm_phys_bits();
+
+        bits = host ? MIN(bits, host) : bits;
+        if (ranges_overlap(gpa, HV_PAGE_SIZE, KVM_PRIVATE_SLOTS_BASE,
+                           KVM_PRIVATE_SLOTS_SIZE)) {
+            return "over KVM's TSS and identity map";
+        }
+        if (ranges_overlap(gpa, HV_PAGE_SIZE, APIC_WINDOW_BASE,
+                           APIC_WINDOW_SIZE)) {
+            return "in the local APIC's window";
+        }
+    }
+    if (bits < 64 && gpa >> bits) {
+        return "beyond the physical address width";
+    }
+    return NULL;
+}
+
+/*
+ * The GPA of an enabled SIMP/SIEFP page, or HV_SYNIC_PAGE_OFF (GPA 0 is a
+ * page like any other).  With SYNIC2, KVM accepts any value, and so does
+ * the user path, as KVM does: a page that cannot be mapped stays
+ * unmapped, with a guest error; the guest then gets no messages (or
+ * flags).  This also runs on an incoming migration's values.
+ */
+static hwaddr synic_page_gpa(X86CPU *cpu, uint64_t msr, const char *name)
+{
+    hwaddr gpa = msr & ~(hwaddr)(HV_PAGE_SIZE - 1);
+    const char *why;
+
+    if (!(msr & 1)) {
+        return HV_SYNIC_PAGE_OFF;
+    }
+    why = synic_page_refusal(cpu, gpa);
+    if (why) {
+        trace_kvm_hv_synic_page_bad(hyperv_vp_index(CPU(cpu)), name, gpa);
+        hv_guest_error("VP %u: %s page 0x%" PRIx64 " %s; not mapped",
+                       hyperv_vp_index(CPU(cpu)), name, gpa, why);
+        return HV_SYNIC_PAGE_OFF;
+    }
+    return gpa;
+}
+
+void hyperv_x86_synic_update(X86CPU *cpu)
+{
+    CPUX86State *env = &cpu->env;
+
+    hyperv_synic_update(CPU(cpu), env->msr_hv_synic_control & HV_SYNIC_ENABLE,
+                        synic_page_gpa(cpu, env->msr_hv_synic_msg_page, "SIMP"),
+                        synic_page_gpa(cpu, env->msr_hv_synic_evt_page,
+                                       "SIEFP"));
+}
+
+void hyperv_x86_set_vmbus_recommended_features_enabled(void)
+{
+    hyperv_set_vmbus_recommended_features_enabled();
+}
+
+/*
+ * What follows is KVM's: the SynIC of the kernel path, and the user path's
+ * glue to KVM.  Without KVM (a TCG-only build) the user path still uses
+ * the functions above.
+ */
+#ifdef CONFIG_KVM
+
 /* --- SINT routes: GSIs of type HV_SINT with an irqfd and a resampler --- */
 
 static int kvm_hv_sint_connect(uint32_t vp_index, uint32_t sint,
@@ -89,7 +200,7 @@ static const HvSintRouteOps kvm_hv_sint_ops = {
     .set_event_conn = kvm_hv_set_event_conn,
 };
 
-/* --- the vCPU's SynIC -------------------------------------------------- */
+/* --- the vCPU's SynIC on the kernel path ------------------------------- */
 
 int hyperv_x86_synic_add(X86CPU *cpu)
 {
@@ -110,99 +221,6 @@ int hyperv_x86_synic_add(X86CPU *cpu)
     hyperv_synic_set_post_on_vcpu(CPU(cpu), !cpu->hyperv_enforce_cpuid ||
                                   hyperv_feat_enabled(cpu, HYPERV_FEAT_STIMER));
     return 0;
-}
-
-/* Devices using the SynIC are reset first and have released their routes. */
-void hyperv_x86_synic_reset(X86CPU *cpu)
-{
-    hyperv_synic_reset(CPU(cpu));
-}
-
-/*
- * KVM's own memory slots that QEMU's x86 set-up places (target/i386/kvm):
- * on VMX the TSS (three pages) and the real-mode identity map just below
- * it, at 0xfeffc000.  A memory slot of ours overlapping them is refused
- * by KVM, which QEMU cannot survive.
- */
-#define KVM_PRIVATE_SLOTS_BASE  0xfeffc000ull
-#define KVM_PRIVATE_SLOTS_SIZE  (4 * HV_PAGE_SIZE)
-/*
- * The local APIC's window (MSIs and the xAPIC registers, where VMX and
- * AVIC keep their APIC-access page).  QEMU's APIC region hides any RAM
- * below it, so an overlay there would never be seen by the guest either.
- */
-#define APIC_WINDOW_BASE        0xfee00000ull
-#define APIC_WINDOW_SIZE        0x100000ull
-
-/*
- * Why a SynIC page at @gpa cannot be mapped, or NULL if it can.  KVM's
- * memory slots cannot lie above the host's physical address width (a
- * qemu64 or kvm64 guest has 40 bits, and many hosts 39), nor over KVM's
- * private slots; TCG only needs the guest's width.
- */
-static const char *synic_page_refusal(X86CPU *cpu, hwaddr gpa)
-{
-    unsigned bits = cpu->phys_bits;
-
-    if (kvm_enabled()) {
-        /* KVM's own limit for guest physical addresses (0: unknown) */
-        unsigned host = kvm_arch_get_supported_cpuid(kvm_state, 0x80000008,
-                                                     0, R_EAX) & 0xff;
-
-        bits = host ? MIN(bits, host) : bits;
-        if (ranges_overlap(gpa, HV_PAGE_SIZE, KVM_PRIVATE_SLOTS_BASE,
-                           KVM_PRIVATE_SLOTS_SIZE)) {
-            return "over KVM's TSS and identity map";
-        }
-        if (ranges_overlap(gpa, HV_PAGE_SIZE, APIC_WINDOW_BASE,
-                           APIC_WINDOW_SIZE)) {
-            return "in the local APIC's window";
-        }
-    }
-    if (bits < 64 && gpa >> bits) {
-        return "beyond the physical address width";
-    }
-    return NULL;
-}
-
-/*
- * The GPA of an enabled SIMP/SIEFP page, or HV_SYNIC_PAGE_OFF (GPA 0 is a
- * page like any other).  With SYNIC2, KVM accepts any value, and so does
- * the user path, as KVM does: a page that cannot be mapped stays
- * unmapped, with a guest error; the guest then gets no messages (or
- * flags).  This also runs on an incoming migration's values.
- */
-static hwaddr synic_page_gpa(X86CPU *cpu, uint64_t msr, const char *name)
-{
-    hwaddr gpa = msr & ~(hwaddr)(HV_PAGE_SIZE - 1);
-    const char *why;
-
-    if (!(msr & 1)) {
-        return HV_SYNIC_PAGE_OFF;
-    }
-    why = synic_page_refusal(cpu, gpa);
-    if (why) {
-        trace_kvm_hv_synic_page_bad(hyperv_vp_index(CPU(cpu)), name, gpa);
-        hv_guest_error("VP %u: %s page 0x%" PRIx64 " %s; not mapped",
-                       hyperv_vp_index(CPU(cpu)), name, gpa, why);
-        return HV_SYNIC_PAGE_OFF;
-    }
-    return gpa;
-}
-
-void hyperv_x86_synic_update(X86CPU *cpu)
-{
-    CPUX86State *env = &cpu->env;
-
-    hyperv_synic_update(CPU(cpu), env->msr_hv_synic_control & HV_SYNIC_ENABLE,
-                        synic_page_gpa(cpu, env->msr_hv_synic_msg_page, "SIMP"),
-                        synic_page_gpa(cpu, env->msr_hv_synic_evt_page,
-                                       "SIEFP"));
-}
-
-void hyperv_x86_set_vmbus_recommended_features_enabled(void)
-{
-    hyperv_set_vmbus_recommended_features_enabled();
 }
 
 /* --- KVM_EXIT_HYPERV ------------------------------------------------ */
@@ -604,3 +622,5 @@ int kvm_hv_u_fill_cpuid(X86CPU *cpu, struct kvm_cpuid_entry2 *entries)
     }
     return c - entries;
 }
+
+#endif /* CONFIG_KVM */
