@@ -58,24 +58,26 @@ int kvm_hv_u_fill_cpuid(X86CPU *cpu, struct kvm_cpuid_entry2 *entries)
 }
 #endif
 
+/* No SynIC core in this build: nothing to create, map or reset. */
 int hyperv_x86_synic_add(X86CPU *cpu)
 {
     return -ENOSYS;
-}
-
-void hyperv_x86_synic_reset(X86CPU *cpu)
-{
 }
 
 void hyperv_x86_synic_update(X86CPU *cpu)
 {
 }
 
-void hyperv_x86_set_vmbus_recommended_features_enabled(void)
+uint64_t hyperv_syndbg_query_options(void)
+{
+    /* no debugger device can exist either */
+    return 0;
+}
+
+void hyperv_x86_synic_reset(X86CPU *cpu)
 {
 }
 
-uint64_t hyperv_syndbg_query_options(void)
+void hyperv_x86_set_vmbus_recommended_features_enabled(void)
 {
-    return 0;
 }
