@@ -94,7 +94,7 @@ synic-reset    | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hy
 # Timer messages written by KVM itself and device messages posted by QEMU
 # on one SINT (Linux without hv-stimer-direct shares SINT 2 that way).
 synic-stimer-mix | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer -device hyperv-testdev -smp 2 | suite=synic-stimer-mix
-# KVM's Xen emulation next to Hyper-V: Xen's hypercall MSR must work with
+# The Xen emulation of KVM next to Hyper-V: the Xen hypercall MSR must work with
 # and without hv-* options ("+accel:" adds -accel properties).  It needs
 # a KVM with Xen support, which our hosts and the lab lack: tag xen, run
 # by hand with GUEST_RUN_TAGS=xen (suites/xen_msr.c).
