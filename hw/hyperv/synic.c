@@ -399,7 +399,7 @@ int hyperv_post_msg(HvSintRoute *r, struct hyperv_message *msg)
         return -EAGAIN;
     }
     r->msg = *msg;
-    if (r->synic->post_on_vcpu) {
+    if (qatomic_read(&r->synic->post_on_vcpu)) {
         /* The work holds a reference: the route outlives the queue. */
         r->state = HV_STAGED_QUEUED;
         hyperv_sint_route_ref(r);
@@ -452,7 +452,7 @@ static void sint_source_ack(EventNotifier *n)
     SynICState *s = src->synic;
 
     event_notifier_test_and_clear(n);
-    if (s->post_on_vcpu) {
+    if (qatomic_read(&s->post_on_vcpu)) {
         async_run_on_cpu(s->cs, synic_retry_on_vcpu,
                          RUN_ON_CPU_HOST_INT(src->sint));
         return;
@@ -506,8 +506,10 @@ int hyperv_set_event_flag(HvSintRoute *r, unsigned eventno)
         if (qatomic_fetch_or(word, mask) & mask) {
             return 0;
         }
+        /* Under the lock: unplug frees the page once it holds it. */
+        memory_region_set_dirty(&s->event_page_mr, 0,
+                                sizeof(*s->event_page));
     }
-    memory_region_set_dirty(&s->event_page_mr, 0, sizeof(*s->event_page));
     trace_hyperv_event_flag_set(s->vp_index, r->sint, eventno);
     return hyperv_sint_route_set_sint(r);
 }
@@ -900,7 +902,7 @@ static void synic_unrealize(DeviceState *dev)
     bool orphan;
 
     synic_apply(s, false, HV_SYNIC_PAGE_OFF, HV_SYNIC_PAGE_OFF);
-    s->post_on_vcpu = false;
+    qatomic_set(&s->post_on_vcpu, false);
     QLIST_FOREACH_SAFE(r, &s->routes, link, next) {
         if (!r->cb) {
             continue;
@@ -977,7 +979,7 @@ void hyperv_synic_set_post_on_vcpu(CPUState *cs, bool on)
     SynICState *s = get_synic(cs);
 
     if (s) {
-        s->post_on_vcpu = on;
+        qatomic_set(&s->post_on_vcpu, on);
         trace_hyperv_synic_post_on_vcpu(s->vp_index, on);
     }
 }

@@ -21,6 +21,7 @@
 #include "hyperv-u.h"
 #include "kvm_i386.h"
 #include "qemu/range.h"
+#include "system/hw_accel.h"
 #include "hw/hyperv/hyperv.h"
 #include "hw/hyperv/hv-log.h"
 #include "hyperv-proto.h"
@@ -264,28 +265,18 @@ static int kvm_hv_synic_exit(X86CPU *cpu, struct kvm_hyperv_exit *hv)
 
 /*
  * The input GPA the guest passed to a memory-form hypercall (TLFS 3.7:
- * RDX in 64-bit mode, EBX:ECX from 32-bit code).
+ * RDX in 64-bit mode, EBX:ECX from 32-bit code).  Rare (an HvSignalEvent
+ * KVM could not place), so the vCPU's whole state is fetched.
  */
-static bool kvm_hv_hcall_input_gpa(X86CPU *cpu, uint64_t *gpa)
+static uint64_t kvm_hv_hcall_input_gpa(X86CPU *cpu)
 {
-    CPUState *cs = CPU(cpu);
-    struct kvm_regs regs;
-    struct kvm_sregs sregs;
-    bool code64;
+    CPUX86State *env = &cpu->env;
 
-    if (cs->vcpu_dirty) {
-        regs.rdx = cpu->env.regs[R_EDX];
-        regs.rbx = cpu->env.regs[R_EBX];
-        regs.rcx = cpu->env.regs[R_ECX];
-        code64 = cpu->env.hflags & HF_CS64_MASK;
-    } else if (kvm_vcpu_ioctl(cs, KVM_GET_REGS, &regs) < 0 ||
-               kvm_vcpu_ioctl(cs, KVM_GET_SREGS, &sregs) < 0) {
-        return false;
-    } else {
-        code64 = (sregs.efer & MSR_EFER_LMA) && sregs.cs.l;
+    cpu_synchronize_state(CPU(cpu));
+    if (env->hflags & HF_CS64_MASK) {
+        return env->regs[R_EDX];
     }
-    *gpa = code64 ? regs.rdx : (regs.rbx << 32) | (uint32_t)regs.rcx;
-    return true;
+    return (env->regs[R_EBX] << 32) | (uint32_t)env->regs[R_ECX];
 }
 
 /*
@@ -298,11 +289,8 @@ static bool kvm_hv_hcall_input_gpa(X86CPU *cpu, uint64_t *gpa)
 static bool kvm_hv_signal_event_input(X86CPU *cpu, uint64_t param,
                                       uint64_t *val)
 {
-    uint64_t gpa, v;
+    uint64_t gpa = kvm_hv_hcall_input_gpa(cpu), v;
 
-    if (!kvm_hv_hcall_input_gpa(cpu, &gpa)) {
-        return false;
-    }
     if (param != gpa) {
         *val = param;
         return true;
