@@ -413,7 +413,7 @@ static void test_testdev_synic_routes(void)
                       "-cpu qemu64,hv-vpindex=on,hv-synic=on "
                       "-device hyperv-testdev -D %s "
                       "-trace hyperv_testdev_command "
-                      "-trace hyperv_sint_source -trace hv_u_sint_dropped",
+                      "-trace hyperv_sint_source -trace hv_emu_sint_dropped",
                       log_path);
     for (i = 0; i < ARRAY_SIZE(testdev_steps); i++) {
         const TestdevStep *t = &testdev_steps[i];
@@ -450,7 +450,7 @@ static void test_testdev_synic_routes(void)
                      1);
     g_assert_cmpuint(count_lines(lines, "hyperv_sint_source "), ==, 4);
     /* the raise on the masked SINT was dropped, not delivered */
-    g_assert_cmpuint(count_lines(lines, "hv_u_sint_dropped VP 0 SINT 2 "),
+    g_assert_cmpuint(count_lines(lines, "hv_emu_sint_dropped VP 0 SINT 2 "),
                      ==, 1);
 }
 

@@ -42,17 +42,17 @@ int kvm_hv_choose_path(KVMState *s, bool *user)
     return 0;
 }
 
-bool kvm_hv_u_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
+bool kvm_hv_emu_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
 {
     return false;
 }
 
-bool kvm_hv_u_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
+bool kvm_hv_emu_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
 {
     return false;
 }
 
-int kvm_hv_u_fill_cpuid(X86CPU *cpu, struct kvm_cpuid_entry2 *entries)
+int kvm_hv_emu_fill_cpuid(X86CPU *cpu, struct kvm_cpuid_entry2 *entries)
 {
     return 0;
 }

@@ -20,16 +20,17 @@
 int kvm_hv_handle_exit(X86CPU *cpu, struct kvm_hyperv_exit *exit);
 
 /*
- * The user path on KVM (QEMU emulates Hyper-V, target/i386/hyperv-u.c):
+ * The user path on KVM (QEMU emulates Hyper-V, target/i386/hyperv-emu.c;
+ * its KVM backend is kvm/hyperv-emu.c):
  * the accelerator's "hyperv" property, the choice made at VM creation
  * (0 or -errno; *user tells the path), the MSR filter's handlers for the
  * Hyper-V MSR range, and the CPUID leaves (returns how many it wrote).
  */
 void kvm_hv_accel_class_init(ObjectClass *oc);
 int kvm_hv_choose_path(KVMState *s, bool *user);
-bool kvm_hv_u_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val);
-bool kvm_hv_u_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val);
-int kvm_hv_u_fill_cpuid(X86CPU *cpu, struct kvm_cpuid_entry2 *entries);
+bool kvm_hv_emu_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val);
+bool kvm_hv_emu_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val);
+int kvm_hv_emu_fill_cpuid(X86CPU *cpu, struct kvm_cpuid_entry2 *entries);
 #endif
 
 /* At vCPU creation, once KVM_CAP_HYPERV_SYNIC2 is on: 0 or -errno. */

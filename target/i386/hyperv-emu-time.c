@@ -16,7 +16,7 @@
  *    TCG's TSC runs at the rate of the host's counter, which QEMU is not
  *    told: hv_calibrate() measures it once per process.
  *  - KVM-U and qtest: from QEMU_CLOCK_VIRTUAL.  KVM keeps the guest TSC in
- *    the kernel (see hv_u_guest_tsc()); qtest moves QEMU_CLOCK_VIRTUAL by
+ *    the kernel (see hv_emu_guest_tsc()); qtest moves QEMU_CLOCK_VIRTUAL by
  *    hand, and reference time had better move with it.  The TSC page is
  *    then written with sequence 0, which the TLFS defines as "not valid,
  *    read the MSR".
@@ -26,7 +26,7 @@
  *    (BQL, before any vCPU runs) and never change.  offset changes only
  *    in post_load (BQL, VM stopped, so no vCPU reads it meanwhile): the
  *    TIME_REF_COUNT read takes no lock.  ref_tsc and sequence: BQL.
- *  - HvUTime, HvUStimer, and env->msr_hv_tsc / msr_hv_stimer_config /
+ *  - HvEmuTime, HvEmuStimer, and env->msr_hv_tsc / msr_hv_stimer_config /
  *    msr_hv_stimer_count of every vCPU: BQL.  The MSR handlers run on the
  *    vCPU thread without it and take it (BQL_LOCK_GUARD, a no-op for a
  *    caller that holds it); the QEMU timers and the SynIC's completion
@@ -47,7 +47,7 @@
 #include "system/cpu-timers.h"
 #include "system/reset.h"
 #include "system/tcg.h"
-#include "hyperv-u-int.h"
+#include "hyperv-emu-int.h"
 #include "trace.h"
 
 /* TLFS: vectors 0-15 cannot be delivered; a direct-mode timer needs more. */
@@ -104,26 +104,26 @@ static struct {
  * While POSTED the timer does not fire again (KVM: no timer fires while
  * its message waits for the slot).
  */
-typedef enum HvUStimerState {
+typedef enum HvEmuStimerState {
     HV_STIMER_IDLE,
     HV_STIMER_ARMED,
     HV_STIMER_POSTED,
-} HvUStimerState;
+} HvEmuStimerState;
 
-typedef struct HvUStimer {
-    HvUTime *time;
+typedef struct HvEmuStimer {
+    HvEmuTime *time;
     uint32_t index;
     QEMUTimer *timer;           /* QEMU_CLOCK_VIRTUAL, main loop */
     HvSintRoute *route;         /* message mode, made when first needed */
     uint32_t route_sint;
-    HvUStimerState state;
+    HvEmuStimerState state;
     uint64_t exp_time;          /* reference time due; 0: none (KVM's) */
-} HvUStimer;
+} HvEmuStimer;
 
-/* The vCPU's timers; cpu->hv_u->time.  BQL. */
-struct HvUTime {
+/* The vCPU's timers; cpu->hv_emu->time.  BQL. */
+struct HvEmuTime {
     X86CPU *cpu;
-    HvUStimer stimer[HV_STIMER_COUNT];
+    HvEmuStimer stimer[HV_STIMER_COUNT];
 };
 
 static uint32_t hv_vp(X86CPU *cpu)
@@ -148,10 +148,10 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
  * therefore answers false and reference time follows QEMU_CLOCK_VIRTUAL.
  * Reading it from the TSC instead takes: the host TSC and the kernel's
  * offset and multiplier for the vCPU (KVM_GET_CLOCK's host_tsc and the
- * vCPU's TSC offset) here, env->tsc_khz in hv_u_tsc_hz(), and
+ * vCPU's TSC offset) here, env->tsc_khz in hv_emu_tsc_hz(), and
  * hv_time_init() choosing HV_REF_SRC_TSC when this returns true.
  */
-static bool hv_u_guest_tsc(X86CPU *cpu, uint64_t *tsc)
+static bool hv_emu_guest_tsc(X86CPU *cpu, uint64_t *tsc)
 {
     if (!tcg_enabled()) {
         return false;
@@ -166,7 +166,7 @@ static bool hv_u_guest_tsc(X86CPU *cpu, uint64_t *tsc)
  * tsc-frequency says, because TCG's RDTSC ignores it.  KVM fills
  * env->tsc_khz from the kernel, which runs the guest TSC at that rate.
  */
-static uint64_t hv_u_tsc_hz(X86CPU *cpu)
+static uint64_t hv_emu_tsc_hz(X86CPU *cpu)
 {
     if (tcg_enabled()) {
         return icount_enabled() ? NANOSECONDS_PER_SECOND : hv_time.host_hz;
@@ -289,7 +289,7 @@ static uint64_t hv_ref_now(X86CPU *cpu)
 {
     uint64_t tsc;
 
-    if (hv_time.source == HV_REF_SRC_TSC && hv_u_guest_tsc(cpu, &tsc)) {
+    if (hv_time.source == HV_REF_SRC_TSC && hv_emu_guest_tsc(cpu, &tsc)) {
         return hv_tsc_to_ref(tsc, hv_time.scale, hv_time.offset);
     }
     return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) / 100 + hv_time.offset;
@@ -297,7 +297,7 @@ static uint64_t hv_ref_now(X86CPU *cpu)
 
 /*
  * System reset: REFERENCE_TSC is partition-wide and goes back to 0 on
- * every vCPU.  hv_u_time_reset() copies hv_time.ref_tsc into the vCPU's
+ * every vCPU.  hv_emu_time_reset() copies hv_time.ref_tsc into the vCPU's
  * env (so that an INIT, which clears env, keeps it); whichever of the two
  * runs first, both end at 0.  Reference time itself keeps counting: it
  * belongs to the partition, not to a boot, as on KVM.
@@ -333,8 +333,8 @@ static void hv_time_init(X86CPU *cpu)
                         "reference time follows QEMU's virtual clock");
         }
     }
-    hv_time.scale = hv_tsc_scale(hv_u_tsc_hz(cpu));
-    if (hv_time.scale && hv_u_guest_tsc(cpu, &tsc)) {
+    hv_time.scale = hv_tsc_scale(hv_emu_tsc_hz(cpu));
+    if (hv_time.scale && hv_emu_guest_tsc(cpu, &tsc)) {
         hv_time.source = HV_REF_SRC_TSC;
         hv_time.offset = -(int64_t)hv_tsc_to_ref(tsc, hv_time.scale, 0);
     } else {
@@ -342,8 +342,8 @@ static void hv_time_init(X86CPU *cpu)
         hv_time.offset = -(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) / 100);
     }
     qemu_register_reset(hv_time_system_reset, NULL);
-    trace_hv_u_time_init(hv_time.source, hv_u_tsc_hz(cpu), hv_time.scale,
-                         hv_time.offset);
+    trace_hv_emu_time_init(hv_time.source, hv_emu_tsc_hz(cpu), hv_time.scale,
+                           hv_time.offset);
 }
 
 /* --- the reference TSC page ---------------------------------------------- */
@@ -373,7 +373,7 @@ static void hv_tsc_page_write(X86CPU *cpu, hwaddr gpa)
     if (!hyperv_is_guest_ram(gpa, HV_PAGE_SIZE, true)) {
         hv_guest_error("VP %u: reference TSC page at 0x%" HWADDR_PRIx
                        " is not RAM; not written", hv_vp(cpu), gpa);
-        trace_hv_u_tsc_page_not_ram(gpa);
+        trace_hv_emu_tsc_page_not_ram(gpa);
         return;
     }
     if (hv_time.source == HV_REF_SRC_TSC) {
@@ -397,7 +397,7 @@ static void hv_tsc_page_write(X86CPU *cpu, hwaddr gpa)
     smp_wmb();
     stl_le_p(hdr, seq);
     hv_guest_write(gpa, hdr, body);
-    trace_hv_u_tsc_page(gpa, seq);
+    trace_hv_emu_tsc_page(gpa, seq);
 }
 
 /*
@@ -440,7 +440,7 @@ static void hv_time_rebase(X86CPU *cpu, hwaddr gpa)
 
     if (hv_time.source != HV_REF_SRC_TSC ||
         !hyperv_is_guest_ram(gpa, HV_PAGE_SIZE, false) ||
-        !hv_u_guest_tsc(cpu, &tsc) ||
+        !hv_emu_guest_tsc(cpu, &tsc) ||
         address_space_read(&address_space_memory, gpa, MEMTXATTRS_UNSPECIFIED,
                            hdr, sizeof(hdr)) != MEMTX_OK) {
         return;
@@ -458,22 +458,22 @@ static void hv_time_rebase(X86CPU *cpu, hwaddr gpa)
     ref = hv_tsc_to_ref(tsc, scale, offset);
     hv_time.offset = ref - hv_tsc_to_ref(tsc, hv_time.scale, 0);
     hv_time.sequence = seq;
-    trace_hv_u_time_rebase(seq, hv_time.offset);
+    trace_hv_emu_time_rebase(seq, hv_time.offset);
 }
 
 /* --- synthetic timers ----------------------------------------------------- */
 
-static X86CPU *stimer_cpu(HvUStimer *st)
+static X86CPU *stimer_cpu(HvEmuStimer *st)
 {
     return st->time->cpu;
 }
 
-static uint64_t *stimer_config(HvUStimer *st)
+static uint64_t *stimer_config(HvEmuStimer *st)
 {
     return &stimer_cpu(st)->env.msr_hv_stimer_config[st->index];
 }
 
-static uint64_t *stimer_count(HvUStimer *st)
+static uint64_t *stimer_count(HvEmuStimer *st)
 {
     return &stimer_cpu(st)->env.msr_hv_stimer_count[st->index];
 }
@@ -520,7 +520,7 @@ static void stimer_msg_done(void *data, int status);
  * needed and replaced when the SINT changes.  Never called while a message
  * is POSTED on the current route.  NULL when the SynIC refuses.
  */
-static HvSintRoute *stimer_route(HvUStimer *st, uint32_t sint)
+static HvSintRoute *stimer_route(HvEmuStimer *st, uint32_t sint)
 {
     HvSintRoute *r;
 
@@ -544,7 +544,7 @@ static HvSintRoute *stimer_route(HvUStimer *st, uint32_t sint)
  * with the route, so a fresh route to the same SINT replaces it; made
  * before the old one goes, it keeps the SINT's interrupt source connected.
  */
-static void stimer_route_renew(HvUStimer *st)
+static void stimer_route_renew(HvEmuStimer *st)
 {
     HvSintRoute *old = st->route;
 
@@ -554,7 +554,7 @@ static void stimer_route_renew(HvUStimer *st)
 }
 
 /* Stop the timer, as KVM's stimer_cleanup(): nothing due, nothing sent. */
-static void stimer_cleanup(HvUStimer *st)
+static void stimer_cleanup(HvEmuStimer *st)
 {
     timer_del(st->timer);
     if (st->state == HV_STIMER_POSTED) {
@@ -570,14 +570,14 @@ static void stimer_cleanup(HvUStimer *st)
  * timer may fire a little early; stimer_cb() then waits for the rest.
  * @min_ns is the least QEMU time to wait.
  */
-static void stimer_arm(HvUStimer *st, uint64_t exp, uint64_t now,
+static void stimer_arm(HvEmuStimer *st, uint64_t exp, uint64_t now,
                        int64_t min_ns)
 {
     uint64_t wait = exp > now ? MIN(exp - now, HV_STIMER_MAX_WAIT) : 0;
 
     st->exp_time = exp;
     st->state = HV_STIMER_ARMED;
-    trace_hv_u_stimer_arm(hv_vp(stimer_cpu(st)), st->index, now, exp);
+    trace_hv_emu_stimer_arm(hv_vp(stimer_cpu(st)), st->index, now, exp);
     timer_mod(st->timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
                          MAX((int64_t)wait * 100, min_ns));
 }
@@ -606,7 +606,7 @@ static uint64_t stimer_next_period(uint64_t exp, uint64_t period,
  * absolute reference time; one in the past expires at once (TLFS).
  * Periodic: COUNT is the period.
  */
-static void stimer_start(HvUStimer *st)
+static void stimer_start(HvEmuStimer *st)
 {
     uint64_t config = *stimer_config(st);
     uint64_t count = *stimer_count(st);
@@ -625,7 +625,7 @@ static void stimer_start(HvUStimer *st)
  * idle, as on KVM.  The route is made now rather than at expiry, so that
  * the first expiration does not pay for it.
  */
-static void stimer_apply(HvUStimer *st)
+static void stimer_apply(HvEmuStimer *st)
 {
     uint64_t config = *stimer_config(st);
 
@@ -639,7 +639,7 @@ static void stimer_apply(HvUStimer *st)
 }
 
 /* A periodic timer goes on after an expiration; one-shot ones stop. */
-static void stimer_next(HvUStimer *st)
+static void stimer_next(HvEmuStimer *st)
 {
     uint64_t config = *stimer_config(st);
     uint64_t count = *stimer_count(st);
@@ -656,7 +656,7 @@ static void stimer_next(HvUStimer *st)
 }
 
 /* The expiration reached the guest.  A one-shot timer disables itself. */
-static void stimer_delivered(HvUStimer *st)
+static void stimer_delivered(HvEmuStimer *st)
 {
     if (!(*stimer_config(st) & HV_STIMER_PERIODIC)) {
         *stimer_config(st) &= ~HV_STIMER_ENABLE;
@@ -671,16 +671,16 @@ static void stimer_delivered(HvUStimer *st)
  * would retry on an EOM of that SINT; a guest without a message page
  * writes none, so we do not wait for one).
  */
-static void stimer_lost(HvUStimer *st, const char *why)
+static void stimer_lost(HvEmuStimer *st, const char *why)
 {
     hv_guest_error("VP %u STIMER%u: expiration lost: %s",
                    hv_vp(stimer_cpu(st)), st->index, why);
-    trace_hv_u_stimer_lost(hv_vp(stimer_cpu(st)), st->index, why);
+    trace_hv_emu_stimer_lost(hv_vp(stimer_cpu(st)), st->index, why);
     stimer_next(st);
 }
 
 /* Try the same expiration again a little later. */
-static void stimer_retry(HvUStimer *st)
+static void stimer_retry(HvEmuStimer *st)
 {
     st->state = HV_STIMER_ARMED;
     timer_mod(st->timer,
@@ -696,9 +696,9 @@ static void stimer_retry(HvUStimer *st)
  */
 static void stimer_msg_done(void *data, int status)
 {
-    HvUStimer *st = data;
+    HvEmuStimer *st = data;
 
-    trace_hv_u_stimer_done(hv_vp(stimer_cpu(st)), st->index, status);
+    trace_hv_emu_stimer_done(hv_vp(stimer_cpu(st)), st->index, status);
     if (st->state != HV_STIMER_POSTED) {
         return;
     }
@@ -717,7 +717,7 @@ static void stimer_msg_done(void *data, int status)
  * guest's EOM; the timer waits for that (POSTED).  The delivery time is
  * when we post, also for a message that waited.
  */
-static void stimer_post(HvUStimer *st, uint64_t config, uint64_t now)
+static void stimer_post(HvEmuStimer *st, uint64_t config, uint64_t now)
 {
     struct hyperv_timer_message_payload pl = {
         .timer_index = cpu_to_le32(st->index),
@@ -747,7 +747,7 @@ static void stimer_post(HvUStimer *st, uint64_t config, uint64_t now)
 }
 
 /* Direct mode: the vector straight to the local APIC, no message. */
-static void stimer_notify_direct(HvUStimer *st, uint64_t config)
+static void stimer_notify_direct(HvEmuStimer *st, uint64_t config)
 {
     uint32_t vector = stimer_vector(config);
 
@@ -756,14 +756,14 @@ static void stimer_notify_direct(HvUStimer *st, uint64_t config)
         stimer_lost(st, "direct-mode vector below 16");
         return;
     }
-    hv_u_send_vector(stimer_cpu(st), vector);
+    hv_emu_send_vector(stimer_cpu(st), vector);
     stimer_delivered(st);
 }
 
 /* The QEMU timer (main loop, BQL). */
 static void stimer_cb(void *opaque)
 {
-    HvUStimer *st = opaque;
+    HvEmuStimer *st = opaque;
     uint64_t config = *stimer_config(st);
     uint64_t now;
 
@@ -776,8 +776,8 @@ static void stimer_cb(void *opaque)
         stimer_arm(st, st->exp_time, now, 0);
         return;
     }
-    trace_hv_u_stimer_expire(hv_vp(stimer_cpu(st)), st->index, st->exp_time,
-                             now, !!(config & HV_STIMER_DIRECT_MODE));
+    trace_hv_emu_stimer_expire(hv_vp(stimer_cpu(st)), st->index, st->exp_time,
+                               now, !!(config & HV_STIMER_DIRECT_MODE));
     if (config & HV_STIMER_DIRECT_MODE) {
         stimer_notify_direct(st, config);
     } else {
@@ -786,7 +786,7 @@ static void stimer_cb(void *opaque)
 }
 
 /* STIMERx_CONFIG written (BQL).  KVM's stimer_set_config(). */
-static HvMsrResult stimer_set_config(HvUStimer *st, uint64_t val, bool host)
+static HvMsrResult stimer_set_config(HvEmuStimer *st, uint64_t val, bool host)
 {
     X86CPU *cpu = stimer_cpu(st);
     uint64_t *config = stimer_config(st);
@@ -795,12 +795,12 @@ static HvMsrResult stimer_set_config(HvUStimer *st, uint64_t val, bool host)
     if (err) {
         hv_guest_error("VP %u STIMER%u_CONFIG 0x%" PRIx64 ": %s",
                        hv_vp(cpu), st->index, val, err);
-        trace_hv_u_time_msr_refused(hv_vp(cpu),
-                                    HV_X64_MSR_STIMER0_CONFIG + 2 * st->index,
-                                    val, err);
+        trace_hv_emu_time_msr_refused(hv_vp(cpu),
+                                      HV_X64_MSR_STIMER0_CONFIG + 2 * st->index,
+                                      val, err);
         return HV_MSR_GP;
     }
-    trace_hv_u_stimer_config(hv_vp(cpu), st->index, val, host);
+    trace_hv_emu_stimer_config(hv_vp(cpu), st->index, val, host);
     stimer_cleanup(st);
     /*
      * An enabled message-mode timer pointed at SINT 0 stops (KVM; SINT 0
@@ -820,11 +820,11 @@ static HvMsrResult stimer_set_config(HvUStimer *st, uint64_t val, bool host)
  * timer, and a non-zero value enables an auto-enable timer.  Host writes
  * (restore) leave CONFIG alone, as on KVM.
  */
-static HvMsrResult stimer_set_count(HvUStimer *st, uint64_t val, bool host)
+static HvMsrResult stimer_set_count(HvEmuStimer *st, uint64_t val, bool host)
 {
     uint64_t *config = stimer_config(st);
 
-    trace_hv_u_stimer_count(hv_vp(stimer_cpu(st)), st->index, val, host);
+    trace_hv_emu_stimer_count(hv_vp(stimer_cpu(st)), st->index, val, host);
     stimer_cleanup(st);
     *stimer_count(st) = val;
     if (!host) {
@@ -840,9 +840,9 @@ static HvMsrResult stimer_set_count(HvUStimer *st, uint64_t val, bool host)
 
 /* --- MSRs ----------------------------------------------------------------- */
 
-static HvUTime *hv_time_of(X86CPU *cpu)
+static HvEmuTime *hv_time_of(X86CPU *cpu)
 {
-    return cpu->hv_u ? cpu->hv_u->time : NULL;
+    return cpu->hv_emu ? cpu->hv_emu->time : NULL;
 }
 
 static HvMsrResult rd_ref_count(X86CPU *cpu, uint32_t msr, uint64_t *val)
@@ -860,7 +860,7 @@ static HvMsrResult rd_ref_tsc(X86CPU *cpu, uint32_t msr, uint64_t *val)
 
 static HvMsrResult rd_tsc_freq(X86CPU *cpu, uint32_t msr, uint64_t *val)
 {
-    *val = hv_u_tsc_hz(cpu);
+    *val = hv_emu_tsc_hz(cpu);
     return HV_MSR_OK;
 }
 
@@ -895,7 +895,7 @@ static HvMsrResult wr_read_only(X86CPU *cpu, uint32_t msr, uint64_t val,
     }
     hv_guest_error("VP %u: write 0x%" PRIx64 " to read-only MSR 0x%x",
                    hv_vp(cpu), val, msr);
-    trace_hv_u_time_msr_refused(hv_vp(cpu), msr, val, "read-only");
+    trace_hv_emu_time_msr_refused(hv_vp(cpu), msr, val, "read-only");
     return HV_MSR_GP;
 }
 
@@ -909,7 +909,7 @@ static HvMsrResult wr_ref_tsc(X86CPU *cpu, uint32_t msr, uint64_t val,
     if (!host && (val & HV_REFERENCE_TSC_RESERVED)) {
         hv_guest_error("VP %u: REFERENCE_TSC 0x%" PRIx64
                        " has reserved bits set", hv_vp(cpu), val);
-        trace_hv_u_time_msr_refused(hv_vp(cpu), msr, val, "reserved bits");
+        trace_hv_emu_time_msr_refused(hv_vp(cpu), msr, val, "reserved bits");
         return HV_MSR_GP;
     }
     BQL_LOCK_GUARD();
@@ -921,8 +921,8 @@ static HvMsrResult wr_stimer(X86CPU *cpu, uint32_t msr, uint64_t val,
                              bool host)
 {
     uint32_t off = msr - HV_X64_MSR_STIMER0_CONFIG;
-    HvUTime *t = hv_time_of(cpu);
-    HvUStimer *st;
+    HvEmuTime *t = hv_time_of(cpu);
+    HvEmuStimer *st;
 
     if (!t) {
         return HV_MSR_GP;
@@ -972,7 +972,7 @@ static const HvTimeMsr *hv_time_msr(uint32_t msr)
 }
 
 /* The user path always enforces CPUID: an MSR of a feature that is off #GPs. */
-HvMsrResult hv_u_time_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
+HvMsrResult hv_emu_time_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
 {
     const HvTimeMsr *m = hv_time_msr(msr);
 
@@ -985,8 +985,8 @@ HvMsrResult hv_u_time_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
     return m->read(cpu, msr, val);
 }
 
-HvMsrResult hv_u_time_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val,
-                            bool host)
+HvMsrResult hv_emu_time_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val,
+                              bool host)
 {
     const HvTimeMsr *m = hv_time_msr(msr);
 
@@ -1008,19 +1008,19 @@ static bool hv_time_wanted(X86CPU *cpu)
            hyperv_feat_enabled(cpu, HYPERV_FEAT_STIMER);
 }
 
-/* With the BQL, once cpu->hv_u exists. */
-void hv_u_time_realize(X86CPU *cpu)
+/* With the BQL, once cpu->hv_emu exists. */
+void hv_emu_time_realize(X86CPU *cpu)
 {
-    HvUTime *t;
+    HvEmuTime *t;
     int i;
 
-    if (!cpu->hv_u) {
+    if (!cpu->hv_emu) {
         return;
     }
     if (hv_time_wanted(cpu)) {
         hv_time_init(cpu);
     }
-    t = g_new0(HvUTime, 1);
+    t = g_new0(HvEmuTime, 1);
     t->cpu = cpu;
     for (i = 0; i < HV_STIMER_COUNT; i++) {
         t->stimer[i].time = t;
@@ -1028,11 +1028,11 @@ void hv_u_time_realize(X86CPU *cpu)
         t->stimer[i].timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, stimer_cb,
                                           &t->stimer[i]);
     }
-    cpu->hv_u->time = t;
+    cpu->hv_emu->time = t;
 }
 
 /* Stop a timer and let go of its route: nothing survives a reset. */
-static void stimer_release(HvUStimer *st)
+static void stimer_release(HvEmuStimer *st)
 {
     timer_del(st->timer);
     hyperv_sint_route_unref(st->route);
@@ -1041,9 +1041,9 @@ static void stimer_release(HvUStimer *st)
     st->exp_time = 0;
 }
 
-void hv_u_time_unrealize(X86CPU *cpu)
+void hv_emu_time_unrealize(X86CPU *cpu)
 {
-    HvUTime *t = hv_time_of(cpu);
+    HvEmuTime *t = hv_time_of(cpu);
     int i;
 
     if (!t) {
@@ -1053,7 +1053,7 @@ void hv_u_time_unrealize(X86CPU *cpu)
         stimer_release(&t->stimer[i]);
         timer_free(t->stimer[i].timer);
     }
-    cpu->hv_u->time = NULL;
+    cpu->hv_emu->time = NULL;
     g_free(t);
 }
 
@@ -1062,9 +1062,9 @@ void hv_u_time_unrealize(X86CPU *cpu)
  * REFERENCE_TSC is the partition's and comes back into env (a system
  * reset clears it through hv_time_system_reset()).
  */
-void hv_u_time_reset(X86CPU *cpu)
+void hv_emu_time_reset(X86CPU *cpu)
 {
-    HvUTime *t = hv_time_of(cpu);
+    HvEmuTime *t = hv_time_of(cpu);
     int i;
 
     if (!t) {
@@ -1088,7 +1088,7 @@ static void hv_time_bad_state(X86CPU *cpu, uint32_t msr, uint64_t *reg,
 {
     hv_guest_error("VP %u: migrated MSR 0x%x value 0x%" PRIx64 " %s; reset",
                    hv_vp(cpu), msr, *reg, why);
-    trace_hv_u_time_bad_state(hv_vp(cpu), msr, *reg, why);
+    trace_hv_emu_time_bad_state(hv_vp(cpu), msr, *reg, why);
     *reg = 0;
 }
 
@@ -1110,7 +1110,7 @@ static void hv_ref_tsc_post_load(X86CPU *cpu)
     hv_ref_tsc_set(cpu, *val);
 }
 
-static void stimer_post_load(HvUStimer *st)
+static void stimer_post_load(HvEmuStimer *st)
 {
     X86CPU *cpu = stimer_cpu(st);
     uint64_t *config = stimer_config(st);
@@ -1140,9 +1140,9 @@ static void stimer_post_load(HvUStimer *st)
  * timers start a new period, one-shot timers re-arm for COUNT (or fire at
  * once if it has passed), as KVM does after a restore.
  */
-void hv_u_time_post_load(X86CPU *cpu)
+void hv_emu_time_post_load(X86CPU *cpu)
 {
-    HvUTime *t = hv_time_of(cpu);
+    HvEmuTime *t = hv_time_of(cpu);
     int i;
 
     if (!t) {

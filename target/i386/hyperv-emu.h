@@ -7,21 +7,21 @@
  * core (hw/hyperv/synic.c) does messages, event flags and connections.
  */
 
-#ifndef TARGET_I386_HYPERV_U_H
-#define TARGET_I386_HYPERV_U_H
+#ifndef TARGET_I386_HYPERV_EMU_H
+#define TARGET_I386_HYPERV_EMU_H
 
 #include "cpu.h"
 
 /* The MSR range the user path answers: 0x40000000 .. 0x400001ff. */
-#define HV_U_MSR_BASE   0x40000000u
-#define HV_U_MSR_COUNT  0x200u
+#define HV_EMU_MSR_BASE   0x40000000u
+#define HV_EMU_MSR_COUNT  0x200u
 
 /*
  * The I/O port the hypercall page traps through: "out 0x5c, eax" leaves
  * every register as the guest set it, so the handler reads the hypercall's
  * inputs from them.  0x5c..0x5f is unused on the PC and Q35 machines.
  */
-#define HV_U_HCALL_PORT 0x5c
+#define HV_EMU_HCALL_PORT 0x5c
 
 /* What an MSR access turns into. */
 typedef enum HvMsrResult {
@@ -35,15 +35,15 @@ typedef enum HvMsrResult {
  * feature is on; under KVM when the accelerator chose it.  Valid after
  * realize.
  */
-bool x86_hyperv_u_enabled(X86CPU *cpu);
+bool x86_hyperv_emu_enabled(X86CPU *cpu);
 
 /*
  * Called by the KVM glue before the vCPUs are realized: whether KVM uses
  * the user path (the kernel lacks KVM_CAP_HYPERV_SYNIC2, or -accel
  * kvm,hyperv=user).  TCG needs no call.
  */
-void x86_hyperv_u_set_kvm(bool user);
-bool x86_hyperv_u_kvm(void);
+void x86_hyperv_emu_set_kvm(bool user);
+bool x86_hyperv_emu_kvm(void);
 
 /*
  * How an accelerator with an in-kernel APIC raises SINTs without QEMU's
@@ -52,35 +52,35 @@ bool x86_hyperv_u_kvm(void);
  * by an eventfd bound to it with @irqfd.  Without one, SINTs are raised
  * from the main loop.  Set by the KVM glue when it picks the user path.
  */
-typedef struct HvUSintAccel {
+typedef struct HvEmuSintAccel {
     int (*route_add)(void);
     int (*route_set)(int route, uint32_t apic_id, uint8_t vector);
     void (*route_del)(int route);
     int (*irqfd)(EventNotifier *n, int route, bool on);
-} HvUSintAccel;
-void x86_hyperv_u_set_sint_accel(const HvUSintAccel *accel);
+} HvEmuSintAccel;
+void x86_hyperv_emu_set_sint_accel(const HvEmuSintAccel *accel);
 
 /*
  * A hypercall through the hypercall page: the registers it reads and
  * writes (TLFS 3.7, 3.8), and the mode that decides which of them count.
- * x86_hyperv_u_hypercall() answers it, leaving the result in @rax (and,
+ * x86_hyperv_emu_hypercall() answers it, leaving the result in @rax (and,
  * from 32-bit code, @rdx), and returns true; it returns false, with the
  * registers untouched, for a call from outside CPL 0 of protected mode,
  * which the caller turns into #UD (TLFS 3.6; KVM does the same).  BQL
  * held, on the calling vCPU's thread.
  */
-typedef struct HvUHcallRegs {
+typedef struct HvEmuHcallRegs {
     bool privileged;        /* CPL 0 in protected mode */
     bool code64;            /* a 64-bit code segment */
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, r8;
-} HvUHcallRegs;
-bool x86_hyperv_u_hypercall(X86CPU *cpu, HvUHcallRegs *r);
+} HvEmuHcallRegs;
+bool x86_hyperv_emu_hypercall(X86CPU *cpu, HvEmuHcallRegs *r);
 /*
  * Under TCG, before the hypercall port's OUT: whether it is a hypercall
  * that must raise #UD instead (the vCPU emulates Hyper-V, hypercalls are
  * enabled, and it does not run at CPL 0 in protected mode).
  */
-bool x86_hyperv_u_hcall_ud(X86CPU *cpu);
+bool x86_hyperv_emu_hcall_ud(X86CPU *cpu);
 
 /*
  * An accelerator that keeps the registers elsewhere than env (KVM) may
@@ -88,34 +88,34 @@ bool x86_hyperv_u_hcall_ud(X86CPU *cpu);
  * those registers; it returns false to leave it to the generic way (all
  * of the vCPU's state through env).
  */
-void x86_hyperv_u_set_hcall_accel(bool (*hcall)(X86CPU *cpu));
+void x86_hyperv_emu_set_hcall_accel(bool (*hcall)(X86CPU *cpu));
 
 /*
  * Realize: refuse hv-* features the user path does not implement, expand
  * hv-passthrough, create the vCPU's SynIC and timers.  Called from the
  * CPU's realize once the APIC exists.
  */
-bool x86_hyperv_u_realize(X86CPU *cpu, Error **errp);
-void x86_hyperv_u_unrealize(X86CPU *cpu);
+bool x86_hyperv_emu_realize(X86CPU *cpu, Error **errp);
+void x86_hyperv_emu_unrealize(X86CPU *cpu);
 /* vCPU reset (Resettable hold phase of the CPU). */
-void x86_hyperv_u_reset(X86CPU *cpu);
+void x86_hyperv_emu_reset(X86CPU *cpu);
 /* Migration: bring env up to date; rebuild from env after loading. */
-void x86_hyperv_u_pre_save(X86CPU *cpu);
-int x86_hyperv_u_post_load(X86CPU *cpu);
+void x86_hyperv_emu_pre_save(X86CPU *cpu);
+int x86_hyperv_emu_post_load(X86CPU *cpu);
 
 /*
  * CPUID 0x40000000 .. 0x4fffffff.  Returns false when the user path does
  * not own the leaf (no hv-* feature on), so the caller answers as before.
  */
-bool x86_hyperv_u_cpuid(X86CPU *cpu, uint32_t index, uint32_t *eax,
-                        uint32_t *ebx, uint32_t *ecx, uint32_t *edx);
+bool x86_hyperv_emu_cpuid(X86CPU *cpu, uint32_t index, uint32_t *eax,
+                          uint32_t *ebx, uint32_t *ecx, uint32_t *edx);
 
 /*
  * MSR accesses of the guest, on the vCPU's thread, BQL not held.  @host
  * writes come from QEMU itself (reset, migration) and skip the guest's
  * restrictions (read-only registers).
  */
-HvMsrResult x86_hyperv_u_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val);
-HvMsrResult x86_hyperv_u_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val);
+HvMsrResult x86_hyperv_emu_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val);
+HvMsrResult x86_hyperv_emu_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val);
 
 #endif

@@ -4,7 +4,7 @@
  * Hyper-V emulated by QEMU itself: the user path of DESIGN.md, for TCG and
  * for a KVM without in-kernel Hyper-V.  This file owns the partition: the
  * Hyper-V CPUID leaves, the MSRs other than time and timers
- * (hyperv-u-time.c), the hypercall page and its trap, and the delivery of
+ * (hyperv-emu-time.c), the hypercall page and its trap, and the delivery of
  * SINTs through the local APIC.  Messages, event flags and connections
  * are the SynIC core's (hw/hyperv/synic.c), shared with the kernel path.
  *
@@ -34,17 +34,17 @@
 #include "system/qtest.h"
 #include "hw/hyperv/hv-log.h"
 #include "hyperv-cpu.h"
-#include "hyperv-u-int.h"
+#include "hyperv-emu-int.h"
 #include "kvm/hyperv.h"
 #include "trace.h"
 
 #define FEAT(f) BIT_ULL(HYPERV_FEAT_##f)
 
 /* What the user path implements; other hv-* features are refused. */
-#define HV_U_FEATURES (FEAT(RELAXED) | FEAT(TIME) | FEAT(CRASH) | \
-                       FEAT(RESET) | FEAT(VPINDEX) | FEAT(RUNTIME) | \
-                       FEAT(SYNIC) | FEAT(STIMER) | FEAT(STIMER_DIRECT) | \
-                       FEAT(FREQUENCIES))
+#define HV_EMU_FEATURES (FEAT(RELAXED) | FEAT(TIME) | FEAT(CRASH) | \
+                         FEAT(RESET) | FEAT(VPINDEX) | FEAT(RUNTIME) | \
+                         FEAT(SYNIC) | FEAT(STIMER) | FEAT(STIMER_DIRECT) | \
+                         FEAT(FREQUENCIES))
 
 /*
  * The HYPERCALL MSR: enable, locked, GPA.  Its reserved bits, like those
@@ -66,24 +66,24 @@ static struct {
     uint64_t crash_params[HV_CRASH_PARAMS];
 } hv_part;
 
-static bool hv_u_kvm_user;
+static bool hv_emu_kvm_user;
 
-void x86_hyperv_u_set_kvm(bool user)
+void x86_hyperv_emu_set_kvm(bool user)
 {
-    hv_u_kvm_user = user;
+    hv_emu_kvm_user = user;
 }
 
-bool x86_hyperv_u_kvm(void)
+bool x86_hyperv_emu_kvm(void)
 {
-    return kvm_enabled() && hv_u_kvm_user;
+    return kvm_enabled() && hv_emu_kvm_user;
 }
 
-bool x86_hyperv_u_enabled(X86CPU *cpu)
+bool x86_hyperv_emu_enabled(X86CPU *cpu)
 {
-    return cpu->hv_u != NULL;
+    return cpu->hv_emu != NULL;
 }
 
-static bool hv_u_feat(X86CPU *cpu, int feat)
+static bool hv_emu_feat(X86CPU *cpu, int feat)
 {
     return hyperv_feat_enabled(cpu, feat);
 }
@@ -105,34 +105,34 @@ static void hv_part_publish(void)
     CPUState *cs;
 
     CPU_FOREACH(cs) {
-        if (X86_CPU(cs)->hv_u) {
+        if (X86_CPU(cs)->hv_emu) {
             hv_part_mirror(X86_CPU(cs));
         }
     }
 }
 
 /*
- * The hypercall page (TLFS 3.13): "out HV_U_HCALL_PORT, eax; ret".  An OUT
+ * The hypercall page (TLFS 3.13): "out HV_EMU_HCALL_PORT, eax; ret".  An OUT
  * exits to QEMU on every accelerator and leaves the registers holding the
  * hypercall's inputs as the guest set them; the rest of the page stays as
  * the guest left it.
  */
-static const uint8_t hv_u_hcall_code[] = { 0xe7, HV_U_HCALL_PORT, 0xc3 };
+static const uint8_t hv_emu_hcall_code[] = { 0xe7, HV_EMU_HCALL_PORT, 0xc3 };
 
-static bool hv_u_fill_hypercall_page(X86CPU *cpu, hwaddr gpa)
+static bool hv_emu_fill_hypercall_page(X86CPU *cpu, hwaddr gpa)
 {
-    uint8_t code[sizeof(hv_u_hcall_code)];
+    uint8_t code[sizeof(hv_emu_hcall_code)];
 
-    memcpy(code, hv_u_hcall_code, sizeof(code));
+    memcpy(code, hv_emu_hcall_code, sizeof(code));
     if ((cpu->phys_bits < 64 && gpa >> cpu->phys_bits) ||
         !hyperv_guest_ram_rw(gpa, code, sizeof(code), true)) {
-        trace_hv_u_hypercall_page_bad(gpa);
+        trace_hv_emu_hypercall_page_bad(gpa);
         return false;
     }
     return true;
 }
 
-static HvMsrResult hv_u_set_hypercall(X86CPU *cpu, uint64_t val)
+static HvMsrResult hv_emu_set_hypercall(X86CPU *cpu, uint64_t val)
 {
     hwaddr gpa = val & TARGET_PAGE_MASK;
 
@@ -144,16 +144,16 @@ static HvMsrResult hv_u_set_hypercall(X86CPU *cpu, uint64_t val)
     if (hv_part.hypercall & HV_HYPERCALL_LOCKED) {
         return val == hv_part.hypercall ? HV_MSR_OK : HV_MSR_GP;
     }
-    if ((val & HV_HYPERCALL_ENABLE) && !hv_u_fill_hypercall_page(cpu, gpa)) {
+    if ((val & HV_HYPERCALL_ENABLE) && !hv_emu_fill_hypercall_page(cpu, gpa)) {
         return HV_MSR_GP;
     }
-    trace_hv_u_hypercall_page(val);
+    trace_hv_emu_hypercall_page(val);
     hv_part.hypercall = val;
     hv_part_publish();
     return HV_MSR_OK;
 }
 
-static HvMsrResult hv_u_set_guest_os_id(uint64_t val)
+static HvMsrResult hv_emu_set_guest_os_id(uint64_t val)
 {
     hv_part.guest_os_id = val;
     /* A guest OS ID of 0 turns the hypercall page off (TLFS 3.13). */
@@ -165,10 +165,10 @@ static HvMsrResult hv_u_set_guest_os_id(uint64_t val)
 }
 
 /* CRASH_CTL with CrashNotify: the guest panicked; P0..P4 say why. */
-static HvMsrResult hv_u_crash(X86CPU *cpu, uint64_t val)
+static HvMsrResult hv_emu_crash(X86CPU *cpu, uint64_t val)
 {
     if (val & HV_CRASH_CTL_NOTIFY) {
-        trace_hv_u_crash(hv_part.crash_params[0], hv_part.crash_params[1]);
+        trace_hv_emu_crash(hv_part.crash_params[0], hv_part.crash_params[1]);
         qemu_system_guest_panicked(cpu_get_crash_info(CPU(cpu)));
     }
     return HV_MSR_OK;
@@ -180,7 +180,7 @@ static HvMsrResult hv_u_crash(X86CPU *cpu, uint64_t val)
  * Raise @vector on @cpu as a fixed, edge-triggered interrupt: an MSI to
  * its APIC ID, which every accelerator's APIC takes.  BQL held.
  */
-void hv_u_send_vector(X86CPU *cpu, uint8_t vector)
+void hv_emu_send_vector(X86CPU *cpu, uint8_t vector)
 {
     uint64_t addr = APIC_DEFAULT_ADDRESS |
                     ((uint64_t)(cpu->apic_id & 0xff) << MSI_ADDR_DEST_ID_SHIFT);
@@ -193,63 +193,63 @@ void hv_u_send_vector(X86CPU *cpu, uint8_t vector)
  * What the SynIC core connects to: each (VP, SINT) has a notifier that
  * raises the SINT and one that tells the core the guest acknowledged it.
  */
-typedef struct HvUSint {
+typedef struct HvEmuSint {
     X86CPU *cpu;
     uint32_t sint;
     EventNotifier *set;
     EventNotifier *ack;
     int route;              /* the accelerator's MSI route, or -1 */
     bool irqfd;             /* @set is bound to @route */
-} HvUSint;
+} HvEmuSint;
 
-static const HvUSintAccel *hv_u_sint_accel;
+static const HvEmuSintAccel *hv_emu_sint_accel;
 
-void x86_hyperv_u_set_sint_accel(const HvUSintAccel *accel)
+void x86_hyperv_emu_set_sint_accel(const HvEmuSintAccel *accel)
 {
-    hv_u_sint_accel = accel;
+    hv_emu_sint_accel = accel;
 }
 
-struct HvUSints {
-    HvUSint sint[HV_SINT_COUNT];
+struct HvEmuSints {
+    HvEmuSint sint[HV_SINT_COUNT];
 };
 
-static uint64_t hv_u_sint_msr(X86CPU *cpu, uint32_t sint)
+static uint64_t hv_emu_sint_msr(X86CPU *cpu, uint32_t sint)
 {
     return qatomic_read(&cpu->env.msr_hv_synic_sint[sint]);
 }
 
 /* A SINT fires: deliver its vector unless it is masked.  Main loop, BQL. */
-static void hv_u_sint_fire(void *opaque)
+static void hv_emu_sint_fire(void *opaque)
 {
-    HvUSint *s = opaque;
+    HvEmuSint *s = opaque;
     uint64_t msr;
 
     /*
      * Nothing to do if the unmask emptied the eventfd between the main
-     * loop's poll and this handler (hv_u_set_sint): that raise came while
+     * loop's poll and this handler (hv_emu_set_sint): that raise came while
      * the SINT was masked.
      */
     if (!event_notifier_test_and_clear(s->set)) {
         return;
     }
-    msr = hv_u_sint_msr(s->cpu, s->sint);
+    msr = hv_emu_sint_msr(s->cpu, s->sint);
     /*
      * As on KVM, a SINT raised while masked or with the SynIC off is
      * lost; the message stays in its slot for the guest to find.
      */
     if ((msr & HV_SINT_MASKED) ||
         !(qatomic_read(&s->cpu->env.msr_hv_synic_control) & HV_SYNIC_ENABLE)) {
-        trace_hv_u_sint_dropped(hyperv_vp_index(CPU(s->cpu)), s->sint);
+        trace_hv_emu_sint_dropped(hyperv_vp_index(CPU(s->cpu)), s->sint);
         return;
     }
-    trace_hv_u_sint_raise(hyperv_vp_index(CPU(s->cpu)), s->sint,
-                          msr & HV_SINT_VECTOR_MASK);
-    hv_u_send_vector(s->cpu, msr & HV_SINT_VECTOR_MASK);
+    trace_hv_emu_sint_raise(hyperv_vp_index(CPU(s->cpu)), s->sint,
+                            msr & HV_SINT_VECTOR_MASK);
+    hv_emu_send_vector(s->cpu, msr & HV_SINT_VECTOR_MASK);
 }
 
-static bool hv_u_sint_deliverable(HvUSint *s)
+static bool hv_emu_sint_deliverable(HvEmuSint *s)
 {
-    return !(hv_u_sint_msr(s->cpu, s->sint) & HV_SINT_MASKED) &&
+    return !(hv_emu_sint_msr(s->cpu, s->sint) & HV_SINT_MASKED) &&
            (qatomic_read(&s->cpu->env.msr_hv_synic_control) & HV_SYNIC_ENABLE);
 }
 
@@ -260,18 +260,18 @@ static bool hv_u_sint_deliverable(HvUSint *s)
  * the main loop takes the eventfd and raises the SINT, or drops it while
  * the SINT is masked.  BQL.
  */
-static void hv_u_sint_sync(HvUSint *s)
+static void hv_emu_sint_sync(HvEmuSint *s)
 {
-    const HvUSintAccel *a = hv_u_sint_accel;
+    const HvEmuSintAccel *a = hv_emu_sint_accel;
     int fd = s->set ? event_notifier_get_fd(s->set) : -1;
     bool on;
 
     if (!s->set) {
         return;
     }
-    on = s->route >= 0 && hv_u_sint_deliverable(s) &&
+    on = s->route >= 0 && hv_emu_sint_deliverable(s) &&
          !a->route_set(s->route, s->cpu->apic_id,
-                       hv_u_sint_msr(s->cpu, s->sint) & HV_SINT_VECTOR_MASK);
+                       hv_emu_sint_msr(s->cpu, s->sint) & HV_SINT_VECTOR_MASK);
     if (on == s->irqfd) {
         return;
     }
@@ -286,82 +286,82 @@ static void hv_u_sint_sync(HvUSint *s)
         a->irqfd(s->set, s->route, false);
         s->irqfd = false;
     }
-    qemu_set_fd_handler(fd, hv_u_sint_fire, NULL, s);
+    qemu_set_fd_handler(fd, hv_emu_sint_fire, NULL, s);
 }
 
-static void hv_u_sints_sync(X86CPU *cpu)
+static void hv_emu_sints_sync(X86CPU *cpu)
 {
     uint32_t sint;
 
-    for (sint = 0; cpu->hv_u->sints && sint < HV_SINT_COUNT; sint++) {
-        hv_u_sint_sync(&cpu->hv_u->sints->sint[sint]);
+    for (sint = 0; cpu->hv_emu->sints && sint < HV_SINT_COUNT; sint++) {
+        hv_emu_sint_sync(&cpu->hv_emu->sints->sint[sint]);
     }
 }
 
-static int hv_u_sint_connect(uint32_t vp_index, uint32_t sint,
-                             EventNotifier *set, EventNotifier *ack)
+static int hv_emu_sint_connect(uint32_t vp_index, uint32_t sint,
+                               EventNotifier *set, EventNotifier *ack)
 {
     CPUState *cs = qemu_get_cpu(vp_index);
     X86CPU *cpu = cs ? X86_CPU(cs) : NULL;
-    HvUSint *s;
+    HvEmuSint *s;
 
-    if (!cpu || !cpu->hv_u || !cpu->hv_u->sints || sint >= HV_SINT_COUNT) {
+    if (!cpu || !cpu->hv_emu || !cpu->hv_emu->sints || sint >= HV_SINT_COUNT) {
         return -ENOENT;
     }
-    s = &cpu->hv_u->sints->sint[sint];
+    s = &cpu->hv_emu->sints->sint[sint];
     if (s->set) {
         return -EBUSY;
     }
     s->set = set;
     s->ack = ack;
-    s->route = hv_u_sint_accel ? hv_u_sint_accel->route_add() : -1;
+    s->route = hv_emu_sint_accel ? hv_emu_sint_accel->route_add() : -1;
     s->irqfd = false;
-    qemu_set_fd_handler(event_notifier_get_fd(set), hv_u_sint_fire, NULL, s);
-    hv_u_sint_sync(s);
+    qemu_set_fd_handler(event_notifier_get_fd(set), hv_emu_sint_fire, NULL, s);
+    hv_emu_sint_sync(s);
     return vp_index * HV_SINT_COUNT + sint;
 }
 
 /* Stop delivering @s: no fd handler, no irqfd, no route.  BQL. */
-static void hv_u_sint_release(HvUSint *s)
+static void hv_emu_sint_release(HvEmuSint *s)
 {
     qemu_set_fd_handler(event_notifier_get_fd(s->set), NULL, NULL, NULL);
     if (s->irqfd) {
-        hv_u_sint_accel->irqfd(s->set, s->route, false);
+        hv_emu_sint_accel->irqfd(s->set, s->route, false);
         s->irqfd = false;
     }
     if (s->route >= 0) {
-        hv_u_sint_accel->route_del(s->route);
+        hv_emu_sint_accel->route_del(s->route);
         s->route = -1;
     }
     s->set = NULL;
     s->ack = NULL;
 }
 
-static void hv_u_sint_disconnect(int handle, EventNotifier *set)
+static void hv_emu_sint_disconnect(int handle, EventNotifier *set)
 {
     CPUState *cs = qemu_get_cpu(handle / HV_SINT_COUNT);
-    HvUSint *s;
+    HvEmuSint *s;
 
     qemu_set_fd_handler(event_notifier_get_fd(set), NULL, NULL, NULL);
-    if (!cs || !X86_CPU(cs)->hv_u || !X86_CPU(cs)->hv_u->sints) {
+    if (!cs || !X86_CPU(cs)->hv_emu || !X86_CPU(cs)->hv_emu->sints) {
         return;
     }
-    s = &X86_CPU(cs)->hv_u->sints->sint[handle % HV_SINT_COUNT];
+    s = &X86_CPU(cs)->hv_emu->sints->sint[handle % HV_SINT_COUNT];
     /* Released with an unplugged vCPU; the index may be another's now. */
     if (s->set == set) {
-        hv_u_sint_release(s);
+        hv_emu_sint_release(s);
     }
 }
 
-static const HvSintRouteOps hv_u_sint_ops = {
-    .connect = hv_u_sint_connect,
-    .disconnect = hv_u_sint_disconnect,
+static const HvSintRouteOps hv_emu_sint_ops = {
+    .connect = hv_emu_sint_connect,
+    .disconnect = hv_emu_sint_disconnect,
 };
 
 /* The guest acknowledged @sint (EOM, EOI, unmask): retry staged messages. */
-static void hv_u_sint_ack(X86CPU *cpu, uint32_t sint)
+static void hv_emu_sint_ack(X86CPU *cpu, uint32_t sint)
 {
-    HvUSint *s = &cpu->hv_u->sints->sint[sint];
+    HvEmuSint *s = &cpu->hv_emu->sints->sint[sint];
     EventNotifier *ack = qatomic_read(&s->ack);
 
     if (ack) {
@@ -370,17 +370,17 @@ static void hv_u_sint_ack(X86CPU *cpu, uint32_t sint)
 }
 
 /* An EOI, or an automatic one, of @vector on this vCPU's APIC.  BQL. */
-static void hv_u_vector_done(void *opaque, int vector)
+static void hv_emu_vector_done(void *opaque, int vector)
 {
     X86CPU *cpu = opaque;
     uint32_t sint;
 
     for (sint = 0; sint < HV_SINT_COUNT; sint++) {
-        uint64_t msr = hv_u_sint_msr(cpu, sint);
+        uint64_t msr = hv_emu_sint_msr(cpu, sint);
 
         if (!(msr & HV_SINT_MASKED) &&
             (msr & HV_SINT_VECTOR_MASK) == vector) {
-            hv_u_sint_ack(cpu, sint);
+            hv_emu_sint_ack(cpu, sint);
         }
     }
 }
@@ -391,9 +391,9 @@ static void hv_u_vector_done(void *opaque, int vector)
  * without entering service.  With KVM the local APIC is always KVM's
  * (QEMU has no userspace APIC for KVM), which can do neither: the guest
  * is told to avoid AutoEOI, EOM drives the retries, and a guest that sets
- * AutoEOI anyway is warned about once (hv_u_warn_aeoi).  BQL.
+ * AutoEOI anyway is warned about once (hv_emu_warn_aeoi).  BQL.
  */
-static void hv_u_update_apic(X86CPU *cpu)
+static void hv_emu_update_apic(X86CPU *cpu)
 {
     uint32_t auto_eoi[8] = {}, notify[8] = {};
     uint32_t sint;
@@ -402,7 +402,7 @@ static void hv_u_update_apic(X86CPU *cpu)
         return;
     }
     for (sint = 0; sint < HV_SINT_COUNT; sint++) {
-        uint64_t msr = hv_u_sint_msr(cpu, sint);
+        uint64_t msr = hv_emu_sint_msr(cpu, sint);
         unsigned vec = msr & HV_SINT_VECTOR_MASK;
 
         if (msr & HV_SINT_MASKED) {
@@ -413,7 +413,7 @@ static void hv_u_update_apic(X86CPU *cpu)
             auto_eoi[vec / 32] |= 1u << (vec % 32);
         }
     }
-    apic_set_hv_vectors(cpu->apic_state, auto_eoi, notify, hv_u_vector_done,
+    apic_set_hv_vectors(cpu->apic_state, auto_eoi, notify, hv_emu_vector_done,
                         cpu);
 }
 
@@ -423,21 +423,21 @@ static void hv_u_update_apic(X86CPU *cpu)
  * Apply SCONTROL, SIMP and SIEFP to the SynIC core as the kernel path
  * does, then bring the SINTs' delivery in line.  BQL.
  */
-static void hv_u_synic_update(X86CPU *cpu)
+static void hv_emu_synic_update(X86CPU *cpu)
 {
     hyperv_x86_synic_update(cpu);
-    hv_u_sints_sync(cpu);
+    hv_emu_sints_sync(cpu);
 }
 
-static void hv_u_synic_update_safe(CPUState *cs, run_on_cpu_data data)
+static void hv_emu_synic_update_safe(CPUState *cs, run_on_cpu_data data)
 {
     bql_lock();
-    hv_u_synic_update(X86_CPU(cs));
+    hv_emu_synic_update(X86_CPU(cs));
     bql_unlock();
 }
 
-static HvMsrResult hv_u_set_synic_reg(X86CPU *cpu, uint64_t *reg,
-                                      uint64_t val)
+static HvMsrResult hv_emu_set_synic_reg(X86CPU *cpu, uint64_t *reg,
+                                        uint64_t val)
 {
     qatomic_set(reg, val);
     if (kvm_enabled()) {
@@ -447,12 +447,12 @@ static HvMsrResult hv_u_set_synic_reg(X86CPU *cpu, uint64_t *reg,
          * meanwhile would see a hole.  So the map changes while every
          * vCPU is out of the guest, before this one goes back in.
          */
-        async_safe_run_on_cpu(CPU(cpu), hv_u_synic_update_safe,
+        async_safe_run_on_cpu(CPU(cpu), hv_emu_synic_update_safe,
                               RUN_ON_CPU_NULL);
         cpu_exit(CPU(cpu));
     } else {
         BQL_LOCK_GUARD();
-        hv_u_synic_update(cpu);
+        hv_emu_synic_update(cpu);
     }
     return HV_MSR_OK;
 }
@@ -463,7 +463,7 @@ static HvMsrResult hv_u_set_synic_reg(X86CPU *cpu, uint64_t *reg,
  * relies on AutoEOI never does, and every SINT of the same or a lower
  * priority then waits.  Say so once per VM, naming the way out.
  */
-static void hv_u_warn_aeoi(X86CPU *cpu, uint32_t sint, uint64_t val)
+static void hv_emu_warn_aeoi(X86CPU *cpu, uint32_t sint, uint64_t val)
 {
     static bool warned;
 
@@ -471,7 +471,7 @@ static void hv_u_warn_aeoi(X86CPU *cpu, uint32_t sint, uint64_t val)
         (val & (HV_SINT_MASKED | HV_SINT_AUTO_EOI)) != HV_SINT_AUTO_EOI) {
         return;
     }
-    trace_hv_u_sint_aeoi_unsupported(hyperv_vp_index(CPU(cpu)), sint);
+    trace_hv_emu_sint_aeoi_unsupported(hyperv_vp_index(CPU(cpu)), sint);
     if (!warned) {
         warned = true;
         qemu_log_mask(LOG_GUEST_ERROR, "hyperv: VP %u SINT %u uses AutoEOI, "
@@ -485,9 +485,9 @@ static void hv_u_warn_aeoi(X86CPU *cpu, uint32_t sint, uint64_t val)
     }
 }
 
-static HvMsrResult hv_u_set_sint(X86CPU *cpu, uint32_t sint, uint64_t val)
+static HvMsrResult hv_emu_set_sint(X86CPU *cpu, uint32_t sint, uint64_t val)
 {
-    uint64_t old = hv_u_sint_msr(cpu, sint);
+    uint64_t old = hv_emu_sint_msr(cpu, sint);
 
     /* TLFS 11.9: vectors 0-15 are invalid for an unmasked SINT. */
     if (!(val & HV_SINT_MASKED) &&
@@ -495,10 +495,10 @@ static HvMsrResult hv_u_set_sint(X86CPU *cpu, uint32_t sint, uint64_t val)
         return HV_MSR_GP;
     }
     {
-        HvUSint *s;
+        HvEmuSint *s;
 
         BQL_LOCK_GUARD();
-        s = &cpu->hv_u->sints->sint[sint];
+        s = &cpu->hv_emu->sints->sint[sint];
         /*
          * A raise while the SINT was masked is lost, as on KVM.  One that
          * the main loop has not taken yet still sits in the eventfd, and
@@ -511,28 +511,28 @@ static HvMsrResult hv_u_set_sint(X86CPU *cpu, uint32_t sint, uint64_t val)
             event_notifier_test_and_clear(s->set);
         }
         qatomic_set(&cpu->env.msr_hv_synic_sint[sint], val);
-        hv_u_warn_aeoi(cpu, sint, val);
-        hv_u_update_apic(cpu);
-        hv_u_sint_sync(s);
+        hv_emu_warn_aeoi(cpu, sint, val);
+        hv_emu_update_apic(cpu);
+        hv_emu_sint_sync(s);
         /*
          * Unmasking is an acknowledgement too: a message staged while the
          * SINT was masked is retried (the in-kernel APIC of KVM-U shows
          * no EOI, so this and EOM are all the retries it gets).
          */
         if ((old & HV_SINT_MASKED) && !(val & HV_SINT_MASKED)) {
-            hv_u_sint_ack(cpu, sint);
+            hv_emu_sint_ack(cpu, sint);
         }
     }
     return HV_MSR_OK;
 }
 
 /* EOM (TLFS 11.10.3): the guest emptied a slot; every SINT retries. */
-static HvMsrResult hv_u_eom(X86CPU *cpu)
+static HvMsrResult hv_emu_eom(X86CPU *cpu)
 {
     uint32_t sint;
 
     for (sint = 0; sint < HV_SINT_COUNT; sint++) {
-        hv_u_sint_ack(cpu, sint);
+        hv_emu_sint_ack(cpu, sint);
     }
     return HV_MSR_OK;
 }
@@ -549,7 +549,7 @@ static HvMsrResult hv_u_eom(X86CPU *cpu)
  */
 #if defined(CONFIG_POSIX) && defined(_POSIX_THREAD_CPUTIME) && \
     _POSIX_THREAD_CPUTIME >= 0
-static int64_t hv_u_thread_runtime(X86CPU *cpu)
+static int64_t hv_emu_thread_runtime(X86CPU *cpu)
 {
     CPUState *cs = CPU(cpu);
     struct timespec ts;
@@ -563,22 +563,22 @@ static int64_t hv_u_thread_runtime(X86CPU *cpu)
     return ((int64_t)ts.tv_sec * NANOSECONDS_PER_SECOND + ts.tv_nsec) / 100;
 }
 #else
-static int64_t hv_u_thread_runtime(X86CPU *cpu)
+static int64_t hv_emu_thread_runtime(X86CPU *cpu)
 {
     return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) / 100;
 }
 #endif
 
-static uint64_t hv_u_runtime(X86CPU *cpu)
+static uint64_t hv_emu_runtime(X86CPU *cpu)
 {
-    return hv_u_thread_runtime(cpu) + cpu->hv_u->runtime_offset;
+    return hv_emu_thread_runtime(cpu) + cpu->hv_emu->runtime_offset;
 }
 
-static HvMsrResult hv_u_rd_synic(X86CPU *cpu, uint32_t msr, uint64_t *val)
+static HvMsrResult hv_emu_rd_synic(X86CPU *cpu, uint32_t msr, uint64_t *val)
 {
     CPUX86State *env = &cpu->env;
 
-    if (!hv_u_feat(cpu, HYPERV_FEAT_SYNIC)) {
+    if (!hv_emu_feat(cpu, HYPERV_FEAT_SYNIC)) {
         return HV_MSR_GP;
     }
     switch (msr) {
@@ -598,45 +598,45 @@ static HvMsrResult hv_u_rd_synic(X86CPU *cpu, uint32_t msr, uint64_t *val)
         *val = 0;
         return HV_MSR_OK;
     case HV_X64_MSR_SINT0 ... HV_X64_MSR_SINT15:
-        *val = hv_u_sint_msr(cpu, msr - HV_X64_MSR_SINT0);
+        *val = hv_emu_sint_msr(cpu, msr - HV_X64_MSR_SINT0);
         return HV_MSR_OK;
     default:
         return HV_MSR_GP;
     }
 }
 
-static HvMsrResult hv_u_wr_synic(X86CPU *cpu, uint32_t msr, uint64_t val)
+static HvMsrResult hv_emu_wr_synic(X86CPU *cpu, uint32_t msr, uint64_t val)
 {
     CPUX86State *env = &cpu->env;
 
-    if (!hv_u_feat(cpu, HYPERV_FEAT_SYNIC)) {
+    if (!hv_emu_feat(cpu, HYPERV_FEAT_SYNIC)) {
         return HV_MSR_GP;
     }
     switch (msr) {
     case HV_X64_MSR_SCONTROL:
-        return hv_u_set_synic_reg(cpu, &env->msr_hv_synic_control, val);
+        return hv_emu_set_synic_reg(cpu, &env->msr_hv_synic_control, val);
     case HV_X64_MSR_SIEFP:
-        return hv_u_set_synic_reg(cpu, &env->msr_hv_synic_evt_page, val);
+        return hv_emu_set_synic_reg(cpu, &env->msr_hv_synic_evt_page, val);
     case HV_X64_MSR_SIMP:
-        return hv_u_set_synic_reg(cpu, &env->msr_hv_synic_msg_page, val);
+        return hv_emu_set_synic_reg(cpu, &env->msr_hv_synic_msg_page, val);
     case HV_X64_MSR_EOM:
-        return hv_u_eom(cpu);
+        return hv_emu_eom(cpu);
     case HV_X64_MSR_SINT0 ... HV_X64_MSR_SINT15:
-        return hv_u_set_sint(cpu, msr - HV_X64_MSR_SINT0, val);
+        return hv_emu_set_sint(cpu, msr - HV_X64_MSR_SINT0, val);
     default:
         /* SVERSION is read-only. */
         return HV_MSR_GP;
     }
 }
 
-HvMsrResult x86_hyperv_u_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
+HvMsrResult x86_hyperv_emu_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
 {
     HvMsrResult r;
 
-    if (!cpu->hv_u || msr - HV_U_MSR_BASE >= HV_U_MSR_COUNT) {
+    if (!cpu->hv_emu || msr - HV_EMU_MSR_BASE >= HV_EMU_MSR_COUNT) {
         return HV_MSR_UNHANDLED;
     }
-    r = hv_u_time_rdmsr(cpu, msr, val);
+    r = hv_emu_time_rdmsr(cpu, msr, val);
     if (r != HV_MSR_UNHANDLED) {
         goto out;
     }
@@ -649,26 +649,26 @@ HvMsrResult x86_hyperv_u_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
         *val = hv_part.hypercall;
         break;
     case HV_X64_MSR_VP_INDEX:
-        r = hv_u_feat(cpu, HYPERV_FEAT_VPINDEX) ? HV_MSR_OK : HV_MSR_GP;
+        r = hv_emu_feat(cpu, HYPERV_FEAT_VPINDEX) ? HV_MSR_OK : HV_MSR_GP;
         *val = hyperv_vp_index(CPU(cpu));
         break;
     case HV_X64_MSR_RESET:
-        r = hv_u_feat(cpu, HYPERV_FEAT_RESET) ? HV_MSR_OK : HV_MSR_GP;
+        r = hv_emu_feat(cpu, HYPERV_FEAT_RESET) ? HV_MSR_OK : HV_MSR_GP;
         *val = 0;
         break;
     case HV_X64_MSR_VP_RUNTIME:
-        r = hv_u_feat(cpu, HYPERV_FEAT_RUNTIME) ? HV_MSR_OK : HV_MSR_GP;
-        *val = hv_u_runtime(cpu);
+        r = hv_emu_feat(cpu, HYPERV_FEAT_RUNTIME) ? HV_MSR_OK : HV_MSR_GP;
+        *val = hv_emu_runtime(cpu);
         break;
     case HV_X64_MSR_SCONTROL ... HV_X64_MSR_SINT15:
-        r = hv_u_rd_synic(cpu, msr, val);
+        r = hv_emu_rd_synic(cpu, msr, val);
         break;
     case HV_X64_MSR_CRASH_P0 ... HV_X64_MSR_CRASH_P4:
-        r = hv_u_feat(cpu, HYPERV_FEAT_CRASH) ? HV_MSR_OK : HV_MSR_GP;
+        r = hv_emu_feat(cpu, HYPERV_FEAT_CRASH) ? HV_MSR_OK : HV_MSR_GP;
         *val = hv_part.crash_params[msr - HV_X64_MSR_CRASH_P0];
         break;
     case HV_X64_MSR_CRASH_CTL:
-        r = hv_u_feat(cpu, HYPERV_FEAT_CRASH) ? HV_MSR_OK : HV_MSR_GP;
+        r = hv_emu_feat(cpu, HYPERV_FEAT_CRASH) ? HV_MSR_OK : HV_MSR_GP;
         *val = HV_CRASH_CTL_NOTIFY;
         break;
     default:
@@ -676,38 +676,38 @@ HvMsrResult x86_hyperv_u_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
         break;
     }
 out:
-    trace_hv_u_rdmsr(hyperv_vp_index(CPU(cpu)), msr,
-                     r == HV_MSR_OK ? *val : 0, r == HV_MSR_GP);
+    trace_hv_emu_rdmsr(hyperv_vp_index(CPU(cpu)), msr,
+                       r == HV_MSR_OK ? *val : 0, r == HV_MSR_GP);
     return r;
 }
 
-static HvMsrResult hv_u_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
+static HvMsrResult hv_emu_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
 {
     switch (msr) {
     case HV_X64_MSR_GUEST_OS_ID:
-        return hv_u_set_guest_os_id(val);
+        return hv_emu_set_guest_os_id(val);
     case HV_X64_MSR_HYPERCALL:
-        return hv_u_set_hypercall(cpu, val);
+        return hv_emu_set_hypercall(cpu, val);
     case HV_X64_MSR_RESET:
-        if (!hv_u_feat(cpu, HYPERV_FEAT_RESET)) {
+        if (!hv_emu_feat(cpu, HYPERV_FEAT_RESET)) {
             return HV_MSR_GP;
         }
         if (val & 1) {
-            trace_hv_u_reset(hyperv_vp_index(CPU(cpu)));
+            trace_hv_emu_reset(hyperv_vp_index(CPU(cpu)));
             qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
         }
         return HV_MSR_OK;
     case HV_X64_MSR_SCONTROL ... HV_X64_MSR_SINT15:
-        return hv_u_wr_synic(cpu, msr, val);
+        return hv_emu_wr_synic(cpu, msr, val);
     case HV_X64_MSR_CRASH_P0 ... HV_X64_MSR_CRASH_P4:
-        if (!hv_u_feat(cpu, HYPERV_FEAT_CRASH)) {
+        if (!hv_emu_feat(cpu, HYPERV_FEAT_CRASH)) {
             return HV_MSR_GP;
         }
         hv_part.crash_params[msr - HV_X64_MSR_CRASH_P0] = val;
         hv_part_publish();
         return HV_MSR_OK;
     case HV_X64_MSR_CRASH_CTL:
-        return hv_u_feat(cpu, HYPERV_FEAT_CRASH) ? hv_u_crash(cpu, val) :
+        return hv_emu_feat(cpu, HYPERV_FEAT_CRASH) ? hv_emu_crash(cpu, val) :
                                                    HV_MSR_GP;
     default:
         /* VP_INDEX, VP_RUNTIME, SVERSION and unknown MSRs. */
@@ -715,20 +715,20 @@ static HvMsrResult hv_u_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
     }
 }
 
-HvMsrResult x86_hyperv_u_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
+HvMsrResult x86_hyperv_emu_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
 {
     HvMsrResult r;
 
-    if (!cpu->hv_u || msr - HV_U_MSR_BASE >= HV_U_MSR_COUNT) {
+    if (!cpu->hv_emu || msr - HV_EMU_MSR_BASE >= HV_EMU_MSR_COUNT) {
         return HV_MSR_UNHANDLED;
     }
-    r = hv_u_time_wrmsr(cpu, msr, val, false);
+    r = hv_emu_time_wrmsr(cpu, msr, val, false);
     if (r == HV_MSR_UNHANDLED) {
         /* Partition state and the panic/reset requests want the BQL. */
         BQL_LOCK_GUARD();
-        r = hv_u_wrmsr(cpu, msr, val);
+        r = hv_emu_wrmsr(cpu, msr, val);
     }
-    trace_hv_u_wrmsr(hyperv_vp_index(CPU(cpu)), msr, val, r == HV_MSR_GP);
+    trace_hv_emu_wrmsr(hyperv_vp_index(CPU(cpu)), msr, val, r == HV_MSR_GP);
     return r;
 }
 
@@ -740,15 +740,15 @@ HvMsrResult x86_hyperv_u_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
  * and RAX gets the result; in 32-bit mode the same travel as EDX:EAX,
  * EBX:ECX, EDI:ESI and EDX:EAX.
  */
-static uint64_t hv_u_hcall_decode(X86CPU *cpu, uint64_t control,
-                                  uint64_t in, uint64_t out)
+static uint64_t hv_emu_hcall_decode(X86CPU *cpu, uint64_t control,
+                                    uint64_t in, uint64_t out)
 {
     uint16_t code = control & HV_HYPERCALL_CODE_MASK;
     bool fast = control & HV_HYPERCALL_FAST;
     bool rep = control & (HV_HYPERCALL_REP_COUNT_MASK |
                           HV_HYPERCALL_REP_START_MASK);
 
-    trace_hv_u_hcall(hyperv_vp_index(CPU(cpu)), control, in, out);
+    trace_hv_emu_hcall(hyperv_vp_index(CPU(cpu)), control, in, out);
     if (control & HV_HYPERCALL_RSVD_MASK) {
         return HV_STATUS_INVALID_HYPERCALL_INPUT;
     }
@@ -763,7 +763,7 @@ static uint64_t hv_u_hcall_decode(X86CPU *cpu, uint64_t control,
         if (code == HV_NOTIFY_LONG_SPIN_WAIT) {
             return HV_STATUS_SUCCESS;
         }
-        if (!hv_u_feat(cpu, HYPERV_FEAT_SYNIC)) {
+        if (!hv_emu_feat(cpu, HYPERV_FEAT_SYNIC)) {
             return HV_STATUS_ACCESS_DENIED;
         }
         return hyperv_hcall(code, fast, in, out, false);
@@ -772,7 +772,7 @@ static uint64_t hv_u_hcall_decode(X86CPU *cpu, uint64_t control,
     }
 }
 
-bool x86_hyperv_u_hypercall(X86CPU *cpu, HvUHcallRegs *r)
+bool x86_hyperv_emu_hypercall(X86CPU *cpu, HvEmuHcallRegs *r)
 {
     uint64_t result;
 
@@ -781,18 +781,18 @@ bool x86_hyperv_u_hypercall(X86CPU *cpu, HvUHcallRegs *r)
      * raises #UD elsewhere, and so does the caller.
      */
     if (!r->privileged) {
-        trace_hv_u_hcall_ud(hyperv_vp_index(CPU(cpu)));
+        trace_hv_emu_hcall_ud(hyperv_vp_index(CPU(cpu)));
         return false;
     }
     if (r->code64) {
-        result = hv_u_hcall_decode(cpu, r->rcx, r->rdx, r->r8);
+        result = hv_emu_hcall_decode(cpu, r->rcx, r->rdx, r->r8);
     } else {
-        result = hv_u_hcall_decode(cpu,
+        result = hv_emu_hcall_decode(cpu,
             deposit64((uint32_t)r->rax, 32, 32, r->rdx),
             deposit64((uint32_t)r->rcx, 32, 32, r->rbx),
             deposit64((uint32_t)r->rsi, 32, 32, r->rdi));
     }
-    trace_hv_u_hcall_result(hyperv_vp_index(CPU(cpu)), result);
+    trace_hv_emu_hcall_result(hyperv_vp_index(CPU(cpu)), result);
     if (r->code64) {
         r->rax = result;
     } else {
@@ -802,40 +802,40 @@ bool x86_hyperv_u_hypercall(X86CPU *cpu, HvUHcallRegs *r)
     return true;
 }
 
-static bool hv_u_privileged(CPUX86State *env)
+static bool hv_emu_privileged(CPUX86State *env)
 {
     return !(env->hflags & HF_CPL_MASK) && (env->cr[0] & CR0_PE_MASK) &&
            !(env->eflags & VM_MASK);
 }
 
-bool x86_hyperv_u_hcall_ud(X86CPU *cpu)
+bool x86_hyperv_emu_hcall_ud(X86CPU *cpu)
 {
-    return cpu->hv_u && hv_part.guest_os_id && !hv_u_privileged(&cpu->env);
+    return cpu->hv_emu && hv_part.guest_os_id && !hv_emu_privileged(&cpu->env);
 }
 
-static bool (*hv_u_hcall_accel)(X86CPU *cpu);
+static bool (*hv_emu_hcall_accel)(X86CPU *cpu);
 
-void x86_hyperv_u_set_hcall_accel(bool (*hcall)(X86CPU *cpu))
+void x86_hyperv_emu_set_hcall_accel(bool (*hcall)(X86CPU *cpu))
 {
-    hv_u_hcall_accel = hcall;
+    hv_emu_hcall_accel = hcall;
 }
 
 /* The generic way: the registers in env, fetched first if need be. */
-static void hv_u_hypercall_env(X86CPU *cpu)
+static void hv_emu_hypercall_env(X86CPU *cpu)
 {
     CPUX86State *env = &cpu->env;
-    HvUHcallRegs r;
+    HvEmuHcallRegs r;
 
     cpu_synchronize_state(CPU(cpu));
-    r = (HvUHcallRegs) {
-        .privileged = hv_u_privileged(env),
+    r = (HvEmuHcallRegs) {
+        .privileged = hv_emu_privileged(env),
         .code64 = env->hflags & HF_CS64_MASK,
         .rax = env->regs[R_EAX], .rbx = env->regs[R_EBX],
         .rcx = env->regs[R_ECX], .rdx = env->regs[R_EDX],
         .rsi = env->regs[R_ESI], .rdi = env->regs[R_EDI],
         .r8 = env->regs[8],
     };
-    if (!x86_hyperv_u_hypercall(cpu, &r)) {
+    if (!x86_hyperv_emu_hypercall(cpu, &r)) {
         /*
          * #UD, delivered at the next entry (KVM: after the OUT completes,
          * so it reports the instruction after it).  TCG raised it already.
@@ -854,13 +854,13 @@ static void hv_u_hypercall_env(X86CPU *cpu)
  * The hypercall page's OUT.  Runs on the calling vCPU's thread with the
  * BQL.  An access that is not from a user-path vCPU is ignored.
  */
-static void hv_u_hcall_write(void *opaque, hwaddr addr, uint64_t val,
-                             unsigned size)
+static void hv_emu_hcall_write(void *opaque, hwaddr addr, uint64_t val,
+                               unsigned size)
 {
     CPUState *cs = current_cpu;
 
     if (!cs || !object_dynamic_cast(OBJECT(cs), TYPE_X86_CPU) ||
-        !X86_CPU(cs)->hv_u) {
+        !X86_CPU(cs)->hv_emu) {
         return;
     }
     /*
@@ -869,22 +869,22 @@ static void hv_u_hcall_write(void *opaque, hwaddr addr, uint64_t val,
      * one: the OUT changes nothing.
      */
     if (!hv_part.guest_os_id) {
-        trace_hv_u_hypercall_no_os_id();
+        trace_hv_emu_hypercall_no_os_id();
         return;
     }
-    if (!hv_u_hcall_accel || !hv_u_hcall_accel(X86_CPU(cs))) {
-        hv_u_hypercall_env(X86_CPU(cs));
+    if (!hv_emu_hcall_accel || !hv_emu_hcall_accel(X86_CPU(cs))) {
+        hv_emu_hypercall_env(X86_CPU(cs));
     }
 }
 
-static uint64_t hv_u_hcall_read(void *opaque, hwaddr addr, unsigned size)
+static uint64_t hv_emu_hcall_read(void *opaque, hwaddr addr, unsigned size)
 {
     return 0;
 }
 
-static const MemoryRegionOps hv_u_hcall_ops = {
-    .read = hv_u_hcall_read,
-    .write = hv_u_hcall_write,
+static const MemoryRegionOps hv_emu_hcall_ops = {
+    .read = hv_emu_hcall_read,
+    .write = hv_emu_hcall_write,
     .endianness = DEVICE_LITTLE_ENDIAN,
     .valid = {
         .min_access_size = 1,
@@ -895,9 +895,9 @@ static const MemoryRegionOps hv_u_hcall_ops = {
 /*
  * A system reset: the partition starts over, on every vCPU's copy too,
  * and VP_RUNTIME counts from 0 again (KVM zeroes it at reset as well).
- * Not in x86_hyperv_u_reset(): an INIT under TCG leaves run time alone.
+ * Not in x86_hyperv_emu_reset(): an INIT under TCG leaves run time alone.
  */
-static void hv_u_partition_reset(void *opaque)
+static void hv_emu_partition_reset(void *opaque)
 {
     CPUState *cs;
 
@@ -906,27 +906,27 @@ static void hv_u_partition_reset(void *opaque)
     CPU_FOREACH(cs) {
         X86CPU *cpu = X86_CPU(cs);
 
-        if (cpu->hv_u) {
-            cpu->hv_u->runtime_offset = -hv_u_thread_runtime(cpu);
+        if (cpu->hv_emu) {
+            cpu->hv_emu->runtime_offset = -hv_emu_thread_runtime(cpu);
         }
     }
 }
 
-static MemoryRegion hv_u_hcall_port;
+static MemoryRegion hv_emu_hcall_port;
 
 /*
  * Once every device is in place: the hypercall port must be ours.  A
  * user's device at 0x5c-0x5f would be silently shadowed (or shadow the
  * hypercalls), so refuse to start instead.
  */
-static void hv_u_check_hcall_port(Notifier *n, void *data)
+static void hv_emu_check_hcall_port(Notifier *n, void *data)
 {
     hwaddr p;
 
-    for (p = 0; p < memory_region_size(&hv_u_hcall_port); p++) {
+    for (p = 0; p < memory_region_size(&hv_emu_hcall_port); p++) {
         MemoryRegionSection sec = memory_region_find(get_system_io(),
-                                                     HV_U_HCALL_PORT + p, 1);
-        bool ours = sec.mr == &hv_u_hcall_port;
+                                                     HV_EMU_HCALL_PORT + p, 1);
+        bool ours = sec.mr == &hv_emu_hcall_port;
 
         if (sec.mr) {
             memory_region_unref(sec.mr);
@@ -935,93 +935,75 @@ static void hv_u_check_hcall_port(Notifier *n, void *data)
             error_report("I/O port 0x%" HWADDR_PRIx " is taken by '%s', but "
                          "QEMU's Hyper-V hypercall page needs ports "
                          "0x%x-0x%x (hv-* options without in-kernel Hyper-V)",
-                         HV_U_HCALL_PORT + p,
+                         HV_EMU_HCALL_PORT + p,
                          sec.mr ? memory_region_name(sec.mr) : "?",
-                         HV_U_HCALL_PORT, HV_U_HCALL_PORT + 3);
+                         HV_EMU_HCALL_PORT, HV_EMU_HCALL_PORT + 3);
             exit(1);
         }
     }
 }
 
 /* The partition's hypercall port and reset, once for all vCPUs. */
-static void hv_u_partition_init(void)
+static void hv_emu_partition_init(void)
 {
-    static Notifier port_check = { .notify = hv_u_check_hcall_port };
-    MemoryRegion *port = &hv_u_hcall_port;
+    static Notifier port_check = { .notify = hv_emu_check_hcall_port };
+    MemoryRegion *port = &hv_emu_hcall_port;
     static bool done;
 
     if (done) {
         return;
     }
     done = true;
-    memory_region_init_io(port, NULL, &hv_u_hcall_ops, NULL,
+    memory_region_init_io(port, NULL, &hv_emu_hcall_ops, NULL,
                           "hyperv-hypercall", 4);
-    memory_region_add_subregion(get_system_io(), HV_U_HCALL_PORT, port);
+    memory_region_add_subregion(get_system_io(), HV_EMU_HCALL_PORT, port);
     qemu_add_machine_init_done_notifier(&port_check);
-    qemu_register_reset(hv_u_partition_reset, NULL);
+    qemu_register_reset(hv_emu_partition_reset, NULL);
 }
 
 /* --- CPUID -------------------------------------------------------------- */
 
-/* Feature bits of leaves 0x40000003 (EAX, EDX) and 0x40000004 (EAX). */
-typedef struct HvUCpuidBits {
-    uint32_t features_eax;
-    uint32_t features_edx;
-    uint32_t hints_eax;
-} HvUCpuidBits;
-
-static const HvUCpuidBits hv_u_cpuid_bits[] = {
-    [HYPERV_FEAT_RELAXED] = { .hints_eax = HV_RELAXED_TIMING_RECOMMENDED },
-    [HYPERV_FEAT_TIME] = { .features_eax = HV_TIME_REF_COUNT_AVAILABLE |
-                                           HV_REFERENCE_TSC_AVAILABLE },
-    [HYPERV_FEAT_CRASH] = { .features_edx = HV_GUEST_CRASH_MSR_AVAILABLE },
-    [HYPERV_FEAT_RESET] = { .features_eax = HV_RESET_AVAILABLE },
-    [HYPERV_FEAT_VPINDEX] = { .features_eax = HV_VP_INDEX_AVAILABLE },
-    [HYPERV_FEAT_RUNTIME] = { .features_eax = HV_VP_RUNTIME_AVAILABLE },
-    [HYPERV_FEAT_SYNIC] = { .features_eax = HV_SYNIC_AVAILABLE },
-    [HYPERV_FEAT_STIMER] = { .features_eax = HV_SYNTIMERS_AVAILABLE },
-    [HYPERV_FEAT_FREQUENCIES] = { .features_eax = HV_ACCESS_FREQUENCY_MSRS,
-                                  .features_edx = HV_FREQUENCY_MSRS_AVAILABLE },
-    [HYPERV_FEAT_STIMER_DIRECT] = {
-        .features_edx = HV_STIMER_DIRECT_MODE_AVAILABLE },
-};
-
-static HvUCpuidBits hv_u_cpuid_collect(X86CPU *cpu)
+/*
+ * Leaves 0x40000003 and 0x40000004: the bits of the features enabled (the
+ * shared table in hyperv-cpu.c), and what every partition of ours has.
+ */
+static void hv_emu_cpuid_features(X86CPU *cpu, uint32_t *eax, uint32_t *ebx,
+                                  uint32_t *edx)
 {
-    HvUCpuidBits b = {
-        /* Every partition may use the hypercall page. */
-        .features_eax = HV_HYPERCALL_AVAILABLE,
-        /* Not a KVM feature, but Windows wants it for CPU hotplug. */
-        .features_edx = HV_CPU_DYNAMIC_PARTITIONING_AVAILABLE,
-    };
-    int feat;
-
-    for (feat = 0; feat < ARRAY_SIZE(hv_u_cpuid_bits); feat++) {
-        if (hv_u_feat(cpu, feat)) {
-            b.features_eax |= hv_u_cpuid_bits[feat].features_eax;
-            b.features_edx |= hv_u_cpuid_bits[feat].features_edx;
-            b.hints_eax |= hv_u_cpuid_bits[feat].hints_eax;
-        }
+    /* Every partition may use the hypercall page. */
+    *eax = x86_hyperv_cpuid_bits(cpu, HV_CPUID_FEATURES, R_EAX) |
+           HV_HYPERCALL_AVAILABLE;
+    *ebx = x86_hyperv_cpuid_bits(cpu, HV_CPUID_FEATURES, R_EBX);
+    if (hv_emu_feat(cpu, HYPERV_FEAT_SYNIC)) {
+        *ebx |= HV_POST_MESSAGES | HV_SIGNAL_EVENTS;
     }
+    /* Not a KVM feature, but Windows wants it for CPU hotplug. */
+    *edx = x86_hyperv_cpuid_bits(cpu, HV_CPUID_FEATURES, R_EDX) |
+           HV_CPU_DYNAMIC_PARTITIONING_AVAILABLE;
+}
+
+static uint32_t hv_emu_cpuid_hints(X86CPU *cpu)
+{
+    uint32_t eax = x86_hyperv_cpuid_bits(cpu, HV_CPUID_ENLIGHTMENT_INFO,
+                                         R_EAX);
+
     if (cpu->hyperv_no_nonarch_cs == ON_OFF_AUTO_ON) {
-        b.hints_eax |= HV_NO_NONARCH_CORESHARING;
+        eax |= HV_NO_NONARCH_CORESHARING;
     }
     /* An in-kernel APIC cannot do AutoEOI (TLFS 11.8.2). */
-    if (x86_hyperv_u_kvm()) {
-        b.hints_eax |= HV_DEPRECATING_AEOI_RECOMMENDED;
+    if (x86_hyperv_emu_kvm()) {
+        eax |= HV_DEPRECATING_AEOI_RECOMMENDED;
     }
-    return b;
+    return eax;
 }
 
 /* The hypervisor leaves of the accelerator, moved to 0x40000100. */
-#define HV_U_ACCEL_LEAVES 0x40000100u
+#define HV_EMU_ACCEL_LEAVES 0x40000100u
 
-bool x86_hyperv_u_cpuid(X86CPU *cpu, uint32_t index, uint32_t *eax,
-                        uint32_t *ebx, uint32_t *ecx, uint32_t *edx)
+bool x86_hyperv_emu_cpuid(X86CPU *cpu, uint32_t index, uint32_t *eax,
+                          uint32_t *ebx, uint32_t *ecx, uint32_t *edx)
 {
-    HvUCpuidBits b;
-
-    if (!cpu->hv_u || index < HV_CPUID_VENDOR_AND_MAX_FUNCTIONS ||
+    if (!cpu->hv_emu || index < HV_CPUID_VENDOR_AND_MAX_FUNCTIONS ||
         index > HV_CPUID_MAX) {
         return false;
     }
@@ -1048,15 +1030,10 @@ bool x86_hyperv_u_cpuid(X86CPU *cpu, uint32_t index, uint32_t *eax,
                (cpu->hyperv_ver_id_sn & 0xffffff);
         break;
     case HV_CPUID_FEATURES:
-        b = hv_u_cpuid_collect(cpu);
-        *eax = b.features_eax;
-        if (hv_u_feat(cpu, HYPERV_FEAT_SYNIC)) {
-            *ebx = HV_POST_MESSAGES | HV_SIGNAL_EVENTS;
-        }
-        *edx = b.features_edx;
+        hv_emu_cpuid_features(cpu, eax, ebx, edx);
         break;
     case HV_CPUID_ENLIGHTMENT_INFO:
-        *eax = hv_u_cpuid_collect(cpu).hints_eax;
+        *eax = hv_emu_cpuid_hints(cpu);
         *ebx = cpu->hyperv_spinlock_attempts;
         break;
     case HV_CPUID_IMPLEMENT_LIMITS:
@@ -1065,13 +1042,13 @@ bool x86_hyperv_u_cpuid(X86CPU *cpu, uint32_t index, uint32_t *eax,
         *ecx = cpu->hyperv_limits[1];
         *edx = cpu->hyperv_limits[2];
         break;
-    case HV_U_ACCEL_LEAVES:
+    case HV_EMU_ACCEL_LEAVES:
         /* TCG's own signature, where KVM moves its own (kvm=off hides). */
         if (tcg_enabled() && cpu->expose_tcg && cpu->expose_kvm) {
             memcpy(ebx, "TCGT", 4);
             memcpy(ecx, "CGTC", 4);
             memcpy(edx, "GTCG", 4);
-            *eax = HV_U_ACCEL_LEAVES + 1;
+            *eax = HV_EMU_ACCEL_LEAVES + 1;
         }
         break;
     default:
@@ -1083,25 +1060,25 @@ bool x86_hyperv_u_cpuid(X86CPU *cpu, uint32_t index, uint32_t *eax,
 /* --- life cycle --------------------------------------------------------- */
 
 /* Any hv-* option on, and an accelerator that leaves Hyper-V to us. */
-static bool hv_u_wanted(X86CPU *cpu)
+static bool hv_emu_wanted(X86CPU *cpu)
 {
     if (!cpu->hyperv_features && !cpu->hyperv_passthrough &&
         cpu->hyperv_spinlock_attempts == HYPERV_SPINLOCK_NEVER_NOTIFY) {
         return false;
     }
     /* Other accelerators (none built here) keep upstream's behaviour. */
-    return tcg_enabled() || qtest_enabled() || x86_hyperv_u_kvm();
+    return tcg_enabled() || qtest_enabled() || x86_hyperv_emu_kvm();
 }
 
-static bool hv_u_check_features(X86CPU *cpu, Error **errp)
+static bool hv_emu_check_features(X86CPU *cpu, Error **errp)
 {
     uint64_t extra;
 
     /* On the user path, hv-passthrough is what the user path implements. */
     if (cpu->hyperv_passthrough) {
-        cpu->hyperv_features |= HV_U_FEATURES;
+        cpu->hyperv_features |= HV_EMU_FEATURES;
     }
-    extra = cpu->hyperv_features & ~HV_U_FEATURES;
+    extra = cpu->hyperv_features & ~HV_EMU_FEATURES;
     if (extra) {
         error_setg(errp, "Hyper-V feature %s is not available when QEMU "
                    "emulates Hyper-V itself",
@@ -1114,65 +1091,65 @@ static bool hv_u_check_features(X86CPU *cpu, Error **errp)
     return true;
 }
 
-bool x86_hyperv_u_realize(X86CPU *cpu, Error **errp)
+bool x86_hyperv_emu_realize(X86CPU *cpu, Error **errp)
 {
-    HvUCpu *u;
+    HvEmuCpu *u;
 
-    if (!hv_u_wanted(cpu)) {
+    if (!hv_emu_wanted(cpu)) {
         return true;
     }
-    if (!hv_u_check_features(cpu, errp)) {
+    if (!hv_emu_check_features(cpu, errp)) {
         return false;
     }
     /*
      * A SINT is an MSI to the vCPU's APIC ID, and an MSI address holds 8
      * bits of it, 0xff meaning every vCPU: refuse what cannot be reached.
      */
-    if (hv_u_feat(cpu, HYPERV_FEAT_SYNIC) && cpu->apic_id >= 0xff) {
+    if (hv_emu_feat(cpu, HYPERV_FEAT_SYNIC) && cpu->apic_id >= 0xff) {
         error_setg(errp, "Hyper-V SynIC emulated by QEMU supports APIC IDs "
                    "up to 254; this vCPU has %u", cpu->apic_id);
         return false;
     }
-    u = g_new0(HvUCpu, 1);
+    u = g_new0(HvEmuCpu, 1);
     u->cpu = cpu;
-    if (hv_u_feat(cpu, HYPERV_FEAT_SYNIC)) {
-        hyperv_set_sint_route_ops(&hv_u_sint_ops);
+    if (hv_emu_feat(cpu, HYPERV_FEAT_SYNIC)) {
+        hyperv_set_sint_route_ops(&hv_emu_sint_ops);
         if (!hyperv_synic_add(CPU(cpu), errp)) {
             g_free(u);
             return false;
         }
-        u->sints = g_new0(struct HvUSints, 1);
+        u->sints = g_new0(struct HvEmuSints, 1);
         for (int i = 0; i < HV_SINT_COUNT; i++) {
             u->sints->sint[i].cpu = cpu;
             u->sints->sint[i].sint = i;
             u->sints->sint[i].route = -1;
         }
     }
-    cpu->hv_u = u;
-    hv_u_partition_init();
-    hv_u_time_realize(cpu);
-    trace_hv_u_realize(hyperv_vp_index(CPU(cpu)), cpu->hyperv_features);
+    cpu->hv_emu = u;
+    hv_emu_partition_init();
+    hv_emu_time_realize(cpu);
+    trace_hv_emu_realize(hyperv_vp_index(CPU(cpu)), cpu->hyperv_features);
     return true;
 }
 
-void x86_hyperv_u_unrealize(X86CPU *cpu)
+void x86_hyperv_emu_unrealize(X86CPU *cpu)
 {
-    HvUCpu *u = cpu->hv_u;
+    HvEmuCpu *u = cpu->hv_emu;
 
     if (!u) {
         return;
     }
-    hv_u_time_unrealize(cpu);
+    hv_emu_time_unrealize(cpu);
     if (cpu->apic_state && !kvm_enabled()) {
         apic_set_hv_vectors(cpu->apic_state, NULL, NULL, NULL, NULL);
     }
     /* Devices may keep their routes to an unplugged vCPU: cut them off. */
     for (int i = 0; u->sints && i < HV_SINT_COUNT; i++) {
         if (u->sints->sint[i].set) {
-            hv_u_sint_release(&u->sints->sint[i]);
+            hv_emu_sint_release(&u->sints->sint[i]);
         }
     }
-    cpu->hv_u = NULL;
+    cpu->hv_emu = NULL;
     g_free(u->sints);
     g_free(u);
 }
@@ -1181,14 +1158,14 @@ void x86_hyperv_u_unrealize(X86CPU *cpu)
  * A vCPU reset, and also an INIT under TCG (which clears the vCPU's MSRs
  * in env): the vCPU's SynIC and timers start over, SINTs masked (TLFS
  * 11.9); the partition-wide MSRs are the partition's and come back.  A
- * system reset clears those through hv_u_partition_reset() as well.
+ * system reset clears those through hv_emu_partition_reset() as well.
  */
-void x86_hyperv_u_reset(X86CPU *cpu)
+void x86_hyperv_emu_reset(X86CPU *cpu)
 {
     CPUX86State *env = &cpu->env;
     int i;
 
-    if (!cpu->hv_u) {
+    if (!cpu->hv_emu) {
         return;
     }
     for (i = 0; i < HV_SINT_COUNT; i++) {
@@ -1198,18 +1175,18 @@ void x86_hyperv_u_reset(X86CPU *cpu)
     env->msr_hv_synic_msg_page = 0;
     env->msr_hv_synic_evt_page = 0;
     hv_part_mirror(cpu);
-    if (hv_u_feat(cpu, HYPERV_FEAT_SYNIC)) {
+    if (hv_emu_feat(cpu, HYPERV_FEAT_SYNIC)) {
         hyperv_synic_reset(CPU(cpu));
-        hv_u_update_apic(cpu);
-        hv_u_sints_sync(cpu);
+        hv_emu_update_apic(cpu);
+        hv_emu_sints_sync(cpu);
     }
-    hv_u_time_reset(cpu);
+    hv_emu_time_reset(cpu);
 }
 
-void x86_hyperv_u_pre_save(X86CPU *cpu)
+void x86_hyperv_emu_pre_save(X86CPU *cpu)
 {
-    if (cpu->hv_u && hv_u_feat(cpu, HYPERV_FEAT_RUNTIME)) {
-        cpu->env.msr_hv_runtime = hv_u_runtime(cpu);
+    if (cpu->hv_emu && hv_emu_feat(cpu, HYPERV_FEAT_RUNTIME)) {
+        cpu->env.msr_hv_runtime = hv_emu_runtime(cpu);
     }
 }
 
@@ -1217,7 +1194,7 @@ void x86_hyperv_u_pre_save(X86CPU *cpu)
  * An unmasked SINT with a vector the guest could not have written comes
  * from a bad stream: it is masked, with a log line, rather than trusted.
  */
-static void hv_u_sanitize_sint(X86CPU *cpu, uint32_t sint)
+static void hv_emu_sanitize_sint(X86CPU *cpu, uint32_t sint)
 {
     uint64_t *reg = &cpu->env.msr_hv_synic_sint[sint];
 
@@ -1231,12 +1208,12 @@ static void hv_u_sanitize_sint(X86CPU *cpu, uint32_t sint)
 }
 
 /* After loading the vCPU's state (BQL): rebuild what derives from env. */
-int x86_hyperv_u_post_load(X86CPU *cpu)
+int x86_hyperv_emu_post_load(X86CPU *cpu)
 {
     CPUX86State *env = &cpu->env;
     int i;
 
-    if (!cpu->hv_u) {
+    if (!cpu->hv_emu) {
         return 0;
     }
     /* Every vCPU carries the partition's values; they are all the same. */
@@ -1244,8 +1221,8 @@ int x86_hyperv_u_post_load(X86CPU *cpu)
     hv_part.hypercall = env->msr_hv_hypercall;
     memcpy(hv_part.crash_params, env->msr_hv_crash_params,
            sizeof(hv_part.crash_params));
-    cpu->hv_u->runtime_offset = env->msr_hv_runtime -
-                                hv_u_thread_runtime(cpu);
+    cpu->hv_emu->runtime_offset = env->msr_hv_runtime -
+                                hv_emu_thread_runtime(cpu);
     /*
      * The page holds what the source wrote there: from a kernel-path
      * source, KVM's VMCALL, which a KVM without Hyper-V would take for
@@ -1253,15 +1230,15 @@ int x86_hyperv_u_post_load(X86CPU *cpu)
      * own when the MSR is restored.
      */
     if (hv_part.hypercall & HV_HYPERCALL_ENABLE) {
-        hv_u_fill_hypercall_page(cpu, hv_part.hypercall & TARGET_PAGE_MASK);
+        hv_emu_fill_hypercall_page(cpu, hv_part.hypercall & TARGET_PAGE_MASK);
     }
-    if (hv_u_feat(cpu, HYPERV_FEAT_SYNIC)) {
+    if (hv_emu_feat(cpu, HYPERV_FEAT_SYNIC)) {
         for (i = 0; i < HV_SINT_COUNT; i++) {
-            hv_u_sanitize_sint(cpu, i);
+            hv_emu_sanitize_sint(cpu, i);
         }
-        hv_u_synic_update(cpu);
-        hv_u_update_apic(cpu);
+        hv_emu_synic_update(cpu);
+        hv_emu_update_apic(cpu);
     }
-    hv_u_time_post_load(cpu);
+    hv_emu_time_post_load(cpu);
     return 0;
 }

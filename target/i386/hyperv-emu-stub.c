@@ -12,19 +12,19 @@
 #include "qapi/error.h"
 #include "system/qtest.h"
 #include "system/tcg.h"
-#include "hyperv-u.h"
+#include "hyperv-emu.h"
 
-bool x86_hyperv_u_enabled(X86CPU *cpu)
+bool x86_hyperv_emu_enabled(X86CPU *cpu)
 {
     return false;
 }
 
-bool x86_hyperv_u_kvm(void)
+bool x86_hyperv_emu_kvm(void)
 {
     return false;
 }
 
-bool x86_hyperv_u_realize(X86CPU *cpu, Error **errp)
+bool x86_hyperv_emu_realize(X86CPU *cpu, Error **errp)
 {
     bool asked = cpu->hyperv_features || cpu->hyperv_passthrough ||
                  cpu->hyperv_spinlock_attempts != HYPERV_SPINLOCK_NEVER_NOTIFY;
@@ -39,40 +39,40 @@ bool x86_hyperv_u_realize(X86CPU *cpu, Error **errp)
     return true;
 }
 
-void x86_hyperv_u_unrealize(X86CPU *cpu)
+void x86_hyperv_emu_unrealize(X86CPU *cpu)
 {
 }
 
-void x86_hyperv_u_reset(X86CPU *cpu)
+void x86_hyperv_emu_reset(X86CPU *cpu)
 {
 }
 
-void x86_hyperv_u_pre_save(X86CPU *cpu)
+void x86_hyperv_emu_pre_save(X86CPU *cpu)
 {
 }
 
-int x86_hyperv_u_post_load(X86CPU *cpu)
+int x86_hyperv_emu_post_load(X86CPU *cpu)
 {
     return 0;
 }
 
-bool x86_hyperv_u_cpuid(X86CPU *cpu, uint32_t index, uint32_t *eax,
-                        uint32_t *ebx, uint32_t *ecx, uint32_t *edx)
+bool x86_hyperv_emu_cpuid(X86CPU *cpu, uint32_t index, uint32_t *eax,
+                          uint32_t *ebx, uint32_t *ecx, uint32_t *edx)
 {
     return false;
 }
 
-HvMsrResult x86_hyperv_u_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
+HvMsrResult x86_hyperv_emu_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
 {
     return HV_MSR_UNHANDLED;
 }
 
-HvMsrResult x86_hyperv_u_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
+HvMsrResult x86_hyperv_emu_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
 {
     return HV_MSR_UNHANDLED;
 }
 
-bool x86_hyperv_u_hcall_ud(X86CPU *cpu)
+bool x86_hyperv_emu_hcall_ud(X86CPU *cpu)
 {
     return false;
 }

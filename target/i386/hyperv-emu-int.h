@@ -1,0 +1,45 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * The user path's Hyper-V emulation, inside target/i386: what
+ * hyperv-emu.c (partition, MSR dispatch, hypercalls, SINT delivery) and
+ * hyperv-emu-time.c (reference time, TSC page, synthetic timers) share.
+ */
+
+#ifndef TARGET_I386_HYPERV_EMU_INT_H
+#define TARGET_I386_HYPERV_EMU_INT_H
+
+#include "hyperv-emu.h"
+
+typedef struct HvEmuTime HvEmuTime;
+struct HvEmuSints;
+
+/* Per-vCPU state of the user path; X86CPU.hv_emu points to it. */
+typedef struct HvEmuCpu {
+    X86CPU *cpu;
+    struct HvEmuSints *sints; /* with hv-synic: the SINTs' notifiers */
+    int64_t runtime_offset; /* VP_RUNTIME less the vCPU thread's CPU time */
+    HvEmuTime *time;          /* owned by hyperv-emu-time.c */
+} HvEmuCpu;
+
+/*
+ * Raise @vector on @cpu's local APIC as an edge-triggered fixed interrupt
+ * (a synthetic timer in direct mode).  BQL held.
+ */
+void hv_emu_send_vector(X86CPU *cpu, uint8_t vector);
+
+/*
+ * hyperv-emu-time.c: TIME_REF_COUNT, REFERENCE_TSC, TSC_FREQUENCY,
+ * APIC_FREQUENCY and STIMER0..3_CONFIG/COUNT.  The MSR functions follow
+ * x86_hyperv_emu_rdmsr()/wrmsr(): vCPU thread, BQL not held; @host writes
+ * come from QEMU (reset, migration).
+ */
+void hv_emu_time_realize(X86CPU *cpu);
+void hv_emu_time_unrealize(X86CPU *cpu);
+void hv_emu_time_reset(X86CPU *cpu);
+void hv_emu_time_post_load(X86CPU *cpu);
+HvMsrResult hv_emu_time_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val);
+HvMsrResult hv_emu_time_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val,
+                              bool host);
+
+#endif

@@ -1,0 +1,254 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * The user path's KVM backend: QEMU emulates Hyper-V (target/i386/
+ * hyperv-emu.c) while KVM runs the vCPUs, because KVM has no in-kernel
+ * Hyper-V or the user asked for -accel kvm,hyperv=user.
+ *
+ * What KVM lends the emulation: the Hyper-V MSRs through KVM's MSR filter
+ * (kvm.c installs it), an MSI route and irqfd per SINT so that a post
+ * raises its interrupt without the main loop, and a hypercall trap that
+ * moves only the registers a hypercall uses.  The choice between the two
+ * paths is made here, once per VM.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/error-report.h"
+#include "qapi/error.h"
+#include "hw/i386/apic-msidef.h"
+#include "hw/pci/msi.h"
+#include "hyperv.h"
+#include "hyperv-emu.h"
+#include "kvm_i386.h"
+#include "system/kvm.h"
+#include "hyperv-proto.h"
+#include "trace.h"
+
+/* -accel kvm,hyperv=...: who emulates Hyper-V for the hv-* options. */
+typedef enum KvmHvPath {
+    KVM_HV_PATH_AUTO,
+    KVM_HV_PATH_KERNEL,
+    KVM_HV_PATH_USER,
+} KvmHvPath;
+
+static const char *const kvm_hv_path_names[] = {
+    [KVM_HV_PATH_AUTO] = "auto",
+    [KVM_HV_PATH_KERNEL] = "kernel",
+    [KVM_HV_PATH_USER] = "user",
+};
+
+static KvmHvPath kvm_hv_path;
+
+static char *kvm_hv_get_path(Object *obj, Error **errp)
+{
+    return g_strdup(kvm_hv_path_names[kvm_hv_path]);
+}
+
+static void kvm_hv_set_path(Object *obj, const char *value, Error **errp)
+{
+    int i;
+
+    for (i = 0; i < ARRAY_SIZE(kvm_hv_path_names); i++) {
+        if (!strcmp(value, kvm_hv_path_names[i])) {
+            kvm_hv_path = i;
+            return;
+        }
+    }
+    error_setg(errp, "invalid value '%s' for hyperv: auto, kernel or user",
+               value);
+}
+
+void kvm_hv_accel_class_init(ObjectClass *oc)
+{
+    object_class_property_add_str(oc, "hyperv", kvm_hv_get_path,
+                                  kvm_hv_set_path);
+    object_class_property_set_description(oc, "hyperv",
+        "Who emulates Hyper-V for the hv-* CPU options: kernel (KVM), "
+        "user (QEMU), or auto (kernel when KVM has "
+        "KVM_CAP_HYPERV_SYNIC2, else user)");
+}
+
+/*
+ * SINTs of the user path: an MSI route per SINT to the vCPU's APIC, and
+ * the poster's eventfd bound to it, so that the kernel raises the SINT
+ * without QEMU's main loop or the BQL.
+ */
+static int kvm_hv_emu_route_add(void)
+{
+    KVMRouteChange c;
+    int route;
+
+    if (!kvm_irqfds_enabled() || !kvm_msi_via_irqfd_enabled() ||
+        !kvm_gsi_routing_enabled()) {
+        return -ENOSYS;
+    }
+    c = kvm_irqchip_begin_route_changes(kvm_state);
+    route = kvm_irqchip_add_msi_route(&c, 0, NULL);
+    if (route >= 0) {
+        kvm_irqchip_commit_route_changes(&c);
+    }
+    return route;
+}
+
+static int kvm_hv_emu_route_set(int route, uint32_t apic_id, uint8_t vector)
+{
+    MSIMessage msg = {
+        .address = APIC_DEFAULT_ADDRESS |
+                   ((uint64_t)(apic_id & 0xff) << MSI_ADDR_DEST_ID_SHIFT),
+        .data = vector,
+    };
+    int ret = kvm_irqchip_update_msi_route(kvm_state, route, msg, NULL);
+
+    if (!ret) {
+        kvm_irqchip_commit_routes(kvm_state);
+    }
+    return ret;
+}
+
+static void kvm_hv_emu_route_del(int route)
+{
+    kvm_irqchip_release_virq(kvm_state, route);
+    kvm_irqchip_commit_routes(kvm_state);
+}
+
+static int kvm_hv_emu_irqfd(EventNotifier *n, int route, bool on)
+{
+    return on ? kvm_irqchip_add_irqfd_notifier_gsi(kvm_state, n, NULL, route) :
+                kvm_irqchip_remove_irqfd_notifier_gsi(kvm_state, n, route);
+}
+
+static const HvEmuSintAccel kvm_hv_emu_sint_accel = {
+    .route_add = kvm_hv_emu_route_add,
+    .route_set = kvm_hv_emu_route_set,
+    .route_del = kvm_hv_emu_route_del,
+    .irqfd = kvm_hv_emu_irqfd,
+};
+
+/*
+ * #UD for a hypercall from outside CPL 0 of protected mode, as KVM's own
+ * Hyper-V raises it.  KVM completes the OUT first, so the guest sees the
+ * instruction after it as the faulting one (a KVM exit cannot be undone).
+ */
+static bool kvm_hv_emu_raise_ud(CPUState *cs)
+{
+    struct kvm_vcpu_events ev;
+
+    if (kvm_vcpu_ioctl(cs, KVM_GET_VCPU_EVENTS, &ev) < 0) {
+        return false;
+    }
+    ev.exception.nr = UD_VECTOR;
+    ev.exception.has_error_code = 0;
+    ev.exception.error_code = 0;
+    if (ev.flags & KVM_VCPUEVENT_VALID_PAYLOAD) {
+        /* A pending exception: KVM checks it against nested intercepts. */
+        ev.exception.pending = 1;
+        ev.exception.injected = 0;
+        ev.exception_has_payload = 0;
+    } else {
+        ev.exception.injected = 1;
+    }
+    if (kvm_vcpu_ioctl(cs, KVM_SET_VCPU_EVENTS, &ev) < 0) {
+        error_report("kvm: cannot raise #UD for a Hyper-V hypercall");
+        abort();
+    }
+    return true;
+}
+
+/*
+ * The hypercall page's trap on KVM: only the general registers and the
+ * segment state travel, two ioctls each way instead of the vCPU's whole
+ * state.  When QEMU's copy of the registers is the current one (dirty),
+ * the generic way through env is right instead.
+ */
+static bool kvm_hv_emu_hcall(X86CPU *cpu)
+{
+    CPUState *cs = CPU(cpu);
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    HvEmuHcallRegs r;
+
+    if (cs->vcpu_dirty || kvm_vcpu_ioctl(cs, KVM_GET_REGS, &regs) < 0 ||
+        kvm_vcpu_ioctl(cs, KVM_GET_SREGS, &sregs) < 0) {
+        return false;
+    }
+    r = (HvEmuHcallRegs) {
+        .privileged = (sregs.cr0 & CR0_PE_MASK) && !sregs.ss.dpl &&
+                      !(regs.rflags & VM_MASK),
+        .code64 = (sregs.efer & MSR_EFER_LMA) && sregs.cs.l,
+        .rax = regs.rax, .rbx = regs.rbx, .rcx = regs.rcx, .rdx = regs.rdx,
+        .rsi = regs.rsi, .rdi = regs.rdi, .r8 = regs.r8,
+    };
+    if (!x86_hyperv_emu_hypercall(cpu, &r)) {
+        return kvm_hv_emu_raise_ud(cs);
+    }
+    regs.rax = r.rax;
+    regs.rdx = r.rdx;
+    if (kvm_vcpu_ioctl(cs, KVM_SET_REGS, &regs) < 0) {
+        error_report("kvm: cannot return a Hyper-V hypercall's result");
+        abort();
+    }
+    return true;
+}
+
+/*
+ * At VM creation: pick the path for the whole partition.  The user path
+ * traps the Hyper-V MSRs through KVM's MSR filter, so it needs
+ * KVM_CAP_X86_USER_SPACE_MSR and KVM_CAP_X86_MSR_FILTER; without them
+ * "auto" keeps the kernel path (whose checks then refuse what KVM lacks).
+ */
+int kvm_hv_choose_path(KVMState *s, bool *user)
+{
+    bool kernel = kvm_check_extension(s, KVM_CAP_HYPERV_SYNIC2) > 0;
+    bool can_user = kvm_vm_check_extension(s, KVM_CAP_X86_USER_SPACE_MSR) &&
+                    kvm_vm_check_extension(s, KVM_CAP_X86_MSR_FILTER);
+
+    switch (kvm_hv_path) {
+    case KVM_HV_PATH_KERNEL:
+        *user = false;
+        break;
+    case KVM_HV_PATH_USER:
+        if (!can_user) {
+            error_report("kvm: hyperv=user needs KVM_CAP_X86_USER_SPACE_MSR "
+                         "and KVM_CAP_X86_MSR_FILTER, which this KVM lacks");
+            return -ENOTSUP;
+        }
+        *user = true;
+        break;
+    default:
+        *user = !kernel && can_user;
+        break;
+    }
+    x86_hyperv_emu_set_kvm(*user);
+    x86_hyperv_emu_set_sint_accel(*user ? &kvm_hv_emu_sint_accel : NULL);
+    x86_hyperv_emu_set_hcall_accel(*user ? kvm_hv_emu_hcall : NULL);
+    trace_kvm_hv_path(*user ? "user" : "kernel", kernel);
+    return 0;
+}
+
+/* The MSR filter's exits for 0x40000000-0x400001ff: true, or #GP. */
+bool kvm_hv_emu_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
+{
+    return x86_hyperv_emu_rdmsr(cpu, msr, val) == HV_MSR_OK;
+}
+
+bool kvm_hv_emu_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
+{
+    return x86_hyperv_emu_wrmsr(cpu, msr, val) == HV_MSR_OK;
+}
+
+/* The Hyper-V CPUID leaves of the user path, for KVM_SET_CPUID2. */
+int kvm_hv_emu_fill_cpuid(X86CPU *cpu, struct kvm_cpuid_entry2 *entries)
+{
+    struct kvm_cpuid_entry2 *c = entries;
+    uint32_t fn, max;
+
+    max = HV_CPUID_VENDOR_AND_MAX_FUNCTIONS;
+    for (fn = HV_CPUID_VENDOR_AND_MAX_FUNCTIONS; fn <= max; fn++, c++) {
+        *c = (struct kvm_cpuid_entry2) { .function = fn };
+        x86_hyperv_emu_cpuid(cpu, fn, &c->eax, &c->ebx, &c->ecx, &c->edx);
+        if (fn == HV_CPUID_VENDOR_AND_MAX_FUNCTIONS) {
+            max = MIN(c->eax, HV_CPUID_NESTED_FEATURES);
+        }
+    }
+    return c - entries;
+}
