@@ -357,6 +357,59 @@ bool synic_fence(unsigned int conn, unsigned int sint, uint8_t vector)
     return ok;
 }
 
+void synic_fence_conns(unsigned int conn, unsigned int sint, bool create)
+{
+    unsigned int cpu;
+
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        if (create) {
+            hv_testdev_evt_conn_create(conn + cpu, cpu, sint);
+        } else {
+            hv_testdev_evt_conn_destroy(conn + cpu);
+        }
+    }
+}
+
+struct fence_call {
+    unsigned int conn;
+    unsigned int sint;
+    bool ok;
+};
+
+/* On the vCPU to fence: its connection, and the vector its SINT has. */
+static void fence_here(void *arg)
+{
+    struct fence_call *f = arg;
+    uint64_t sint = HV_SINT_MASKED;
+
+    rdmsr_safe(HV_X64_MSR_SINT(f->sint), &sint);
+    f->ok = !(sint & HV_SINT_MASKED) &&
+            synic_fence(f->conn + smp_id(), f->sint, sint & 0xff);
+}
+
+bool synic_fence_on(unsigned int cpu, unsigned int conn, unsigned int sint,
+                    const char *what)
+{
+    struct fence_call f = { conn, sint, false };
+    bool ok = on_cpu(cpu, fence_here, &f) && f.ok;
+
+    if (!ok) {
+        report(false, "%s: the fence on cpu %u came back", what, cpu);
+    }
+    return ok;
+}
+
+bool synic_fence_all(unsigned int conn, unsigned int sint, const char *what)
+{
+    unsigned int cpu;
+    bool ok = true;
+
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        ok &= synic_fence_on(cpu, conn, sint, what);
+    }
+    return ok;
+}
+
 void synic_conn_pair(const struct synic_conn *msg,
                      const struct synic_conn *evt)
 {

@@ -117,6 +117,24 @@ bool synic_roundtrip(unsigned int conn, unsigned int sint, uint8_t vector);
  */
 bool synic_fence(unsigned int conn, unsigned int sint, uint8_t vector);
 
+/*
+ * Fences on any vCPU: vCPU c signals its own event connection conn + c,
+ * routed to its SINT sint, and waits for the vector that SINT is
+ * programmed with there.  The caller programs the SINT on every vCPU it
+ * fences, and installs the recorder (or a handler that counts with
+ * sint_irq_note()) on its vector.
+ *
+ * synic_fence_conns() creates (or destroys) those connections for every
+ * vCPU.  synic_fence_on() runs synic_fence() on vCPU cpu through
+ * on_cpu(), synic_fence_all() on every vCPU in turn.  A fence that does
+ * not come back is a failure, reported under "what"; one that does is no
+ * check of its own and reports nothing.
+ */
+void synic_fence_conns(unsigned int conn, unsigned int sint, bool create);
+bool synic_fence_on(unsigned int cpu, unsigned int conn, unsigned int sint,
+                    const char *what);
+bool synic_fence_all(unsigned int conn, unsigned int sint, const char *what);
+
 /* A hyperv-testdev connection to vCPU 0: its SINT, vector and handler. */
 struct synic_conn {
     unsigned int conn;
