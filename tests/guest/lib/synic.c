@@ -370,6 +370,36 @@ void synic_fence_conns(unsigned int conn, unsigned int sint, bool create)
     }
 }
 
+struct fence_sint {
+    unsigned int sint;
+    uint8_t vector;
+    bool on;
+};
+
+static void fence_sint_here(void *arg)
+{
+    const struct fence_sint *f = arg;
+
+    if (f->on) {
+        sint_program(f->sint, f->vector, 0);
+    } else {
+        sint_reset(f->sint);
+    }
+}
+
+void synic_fence_setup(unsigned int conn, unsigned int sint, uint8_t vector,
+                       bool on)
+{
+    struct fence_sint f = { sint, vector, on };
+    unsigned int cpu;
+
+    sint_irq_install(vector);
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        on_cpu(cpu, fence_sint_here, &f);
+    }
+    synic_fence_conns(conn, sint, on);
+}
+
 struct fence_call {
     unsigned int conn;
     unsigned int sint;

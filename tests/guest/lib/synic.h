@@ -120,16 +120,22 @@ bool synic_fence(unsigned int conn, unsigned int sint, uint8_t vector);
 /*
  * Fences on any vCPU: vCPU c signals its own event connection conn + c,
  * routed to its SINT sint, and waits for the vector that SINT is
- * programmed with there.  The caller programs the SINT on every vCPU it
- * fences, and installs the recorder (or a handler that counts with
- * sint_irq_note()) on its vector.
+ * programmed with there (with the recorder, or a handler that counts
+ * with sint_irq_note(), on that vector).
  *
- * synic_fence_conns() creates (or destroys) those connections for every
- * vCPU.  synic_fence_on() runs synic_fence() on vCPU cpu through
- * on_cpu(), synic_fence_all() on every vCPU in turn.  A fence that does
- * not come back is a failure, reported under "what"; one that does is no
- * check of its own and reports nothing.
+ * synic_fence_setup() readies a SINT that a suite leaves to its fences:
+ * on every vCPU the SINT programmed with vector, the recorder on it, and
+ * the connections; with on false, the connections go and the SINT is
+ * masked again.  synic_fence_conns() only creates (or destroys) the
+ * connections, for a SINT the suite programs itself.
+ *
+ * synic_fence_on() runs synic_fence() on vCPU cpu through on_cpu(),
+ * synic_fence_all() on every vCPU in turn.  A fence that does not come
+ * back is a failure, reported under "what"; one that does is no check of
+ * its own and reports nothing.
  */
+void synic_fence_setup(unsigned int conn, unsigned int sint, uint8_t vector,
+                       bool on);
 void synic_fence_conns(unsigned int conn, unsigned int sint, bool create);
 bool synic_fence_on(unsigned int cpu, unsigned int conn, unsigned int sint,
                     const char *what);
