@@ -112,8 +112,9 @@ bool synic_roundtrip(unsigned int conn, unsigned int sint, uint8_t vector);
  * the same pass; so when the interrupt has been taken, so has anything
  * the host raised for this vCPU before the call (an interrupt pending in
  * the IRR is taken no later than the fence's, whatever its priority).
- * The flag is cleared again for the next fence.  False if the fence did
- * not come back within SYNIC_ARRIVE_US.
+ * The flag is cleared again for the next fence, in the page SIEFP names
+ * (which need not be synic_enable()'s).  False if the fence did not come
+ * back within SYNIC_ARRIVE_US.
  */
 bool synic_fence(unsigned int conn, unsigned int sint, uint8_t vector);
 
