@@ -200,15 +200,27 @@ void msg_release(struct hv_message *m, bool eom)
     }
 }
 
-static uint64_t *flag_word(unsigned int cpu, unsigned int sint,
-                           unsigned int flag)
+static uint64_t *page_flag_word(struct hv_event_flags_page *p,
+                                unsigned int sint, unsigned int flag)
 {
-    struct hv_event_flags_page *p = synic_siefp(cpu);
-
     if (!p || sint >= HV_SINT_COUNT || flag >= HV_EVENT_FLAGS_COUNT) {
         return NULL;
     }
     return &p->slot[sint][flag / 64];
+}
+
+static uint64_t *flag_word(unsigned int cpu, unsigned int sint,
+                           unsigned int flag)
+{
+    return page_flag_word(synic_siefp(cpu), sint, flag);
+}
+
+static void word_clear(uint64_t *w, unsigned int flag)
+{
+    if (w) {
+        __atomic_fetch_and(w, ~(UINT64_C(1) << (flag % 64)),
+                           __ATOMIC_SEQ_CST);
+    }
 }
 
 bool flag_test(unsigned int cpu, unsigned int sint, unsigned int flag)
@@ -220,12 +232,7 @@ bool flag_test(unsigned int cpu, unsigned int sint, unsigned int flag)
 
 void flag_clear(unsigned int cpu, unsigned int sint, unsigned int flag)
 {
-    uint64_t *w = flag_word(cpu, sint, flag);
-
-    if (w) {
-        __atomic_fetch_and(w, ~(UINT64_C(1) << (flag % 64)),
-                           __ATOMIC_SEQ_CST);
-    }
+    word_clear(flag_word(cpu, sint, flag), flag);
 }
 
 /* No libgcc in the guest: count bits by hand. */
@@ -347,13 +354,109 @@ bool synic_roundtrip(unsigned int conn, unsigned int sint, uint8_t vector)
     return ok;
 }
 
+/*
+ * The event flag page this vCPU's SIEFP names.  Not always the one of
+ * synic_enable(): synic-reset puts the last boot's page back by hand.
+ */
+static struct hv_event_flags_page *siefp_here(void)
+{
+    uint64_t v = 0;
+
+    rdmsr_safe(HV_X64_MSR_SIEFP, &v);
+    return v & HV_SIEFP_ENABLE ? phys_to_virt(v & PAGE_MASK) : NULL;
+}
+
 bool synic_fence(unsigned int conn, unsigned int sint, uint8_t vector)
 {
     unsigned int cpu = smp_id(), before = sint_irq_count(cpu, vector);
     bool ok = hv_signal_event(conn, 0) == HV_STATUS_SUCCESS &&
               sint_irq_wait(cpu, vector, before + 1, SYNIC_ARRIVE_US);
 
-    flag_clear(cpu, sint, conn);
+    word_clear(page_flag_word(siefp_here(), sint, conn), conn);
+    return ok;
+}
+
+void synic_fence_conns(unsigned int conn, unsigned int sint, bool create)
+{
+    unsigned int cpu;
+
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        if (create) {
+            hv_testdev_evt_conn_create(conn + cpu, cpu, sint);
+        } else {
+            hv_testdev_evt_conn_destroy(conn + cpu);
+        }
+    }
+}
+
+struct fence_sint {
+    unsigned int sint;
+    uint8_t vector;
+    bool on;
+};
+
+static void fence_sint_here(void *arg)
+{
+    const struct fence_sint *f = arg;
+
+    if (f->on) {
+        sint_program(f->sint, f->vector, 0);
+    } else {
+        sint_reset(f->sint);
+    }
+}
+
+void synic_fence_setup(unsigned int conn, unsigned int sint, uint8_t vector,
+                       bool on)
+{
+    struct fence_sint f = { sint, vector, on };
+    unsigned int cpu;
+
+    sint_irq_install(vector);
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        on_cpu(cpu, fence_sint_here, &f);
+    }
+    synic_fence_conns(conn, sint, on);
+}
+
+struct fence_call {
+    unsigned int conn;
+    unsigned int sint;
+    bool ok;
+};
+
+/* On the vCPU to fence: its connection, and the vector its SINT has. */
+static void fence_here(void *arg)
+{
+    struct fence_call *f = arg;
+    uint64_t sint = HV_SINT_MASKED;
+
+    rdmsr_safe(HV_X64_MSR_SINT(f->sint), &sint);
+    f->ok = !(sint & HV_SINT_MASKED) &&
+            synic_fence(f->conn + smp_id(), f->sint,
+                        sint & HV_SINT_VECTOR_MASK);
+}
+
+bool synic_fence_on(unsigned int cpu, unsigned int conn, unsigned int sint,
+                    const char *what)
+{
+    struct fence_call f = { conn, sint, false };
+    bool ok = on_cpu(cpu, fence_here, &f) && f.ok;
+
+    if (!ok) {
+        report(false, "%s: the fence on cpu %u came back", what, cpu);
+    }
+    return ok;
+}
+
+bool synic_fence_all(unsigned int conn, unsigned int sint, const char *what)
+{
+    unsigned int cpu;
+    bool ok = true;
+
+    for (cpu = 0; cpu < cpu_count(); cpu++) {
+        ok &= synic_fence_on(cpu, conn, sint, what);
+    }
     return ok;
 }
 

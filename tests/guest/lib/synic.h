@@ -112,10 +112,35 @@ bool synic_roundtrip(unsigned int conn, unsigned int sint, uint8_t vector);
  * the same pass; so when the interrupt has been taken, so has anything
  * the host raised for this vCPU before the call (an interrupt pending in
  * the IRR is taken no later than the fence's, whatever its priority).
- * The flag is cleared again for the next fence.  False if the fence did
- * not come back within SYNIC_ARRIVE_US.
+ * The flag is cleared again for the next fence, in the page SIEFP names
+ * (which need not be synic_enable()'s).  False if the fence did not come
+ * back within SYNIC_ARRIVE_US.
  */
 bool synic_fence(unsigned int conn, unsigned int sint, uint8_t vector);
+
+/*
+ * Fences on any vCPU: vCPU c signals its own event connection conn + c,
+ * routed to its SINT sint, and waits for the vector that SINT is
+ * programmed with there (with the recorder, or a handler that counts
+ * with sint_irq_note(), on that vector).
+ *
+ * synic_fence_setup() readies a SINT that a suite leaves to its fences:
+ * on every vCPU the SINT programmed with vector, the recorder on it, and
+ * the connections; with on false, the connections go and the SINT is
+ * masked again.  synic_fence_conns() only creates (or destroys) the
+ * connections, for a SINT the suite programs itself.
+ *
+ * synic_fence_on() runs synic_fence() on vCPU cpu through on_cpu(),
+ * synic_fence_all() on every vCPU in turn.  A fence that does not come
+ * back is a failure, reported under "what"; one that does is no check of
+ * its own and reports nothing.
+ */
+void synic_fence_setup(unsigned int conn, unsigned int sint, uint8_t vector,
+                       bool on);
+void synic_fence_conns(unsigned int conn, unsigned int sint, bool create);
+bool synic_fence_on(unsigned int cpu, unsigned int conn, unsigned int sint,
+                    const char *what);
+bool synic_fence_all(unsigned int conn, unsigned int sint, const char *what);
 
 /* A hyperv-testdev connection to vCPU 0: its SINT, vector and handler. */
 struct synic_conn {

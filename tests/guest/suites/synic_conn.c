@@ -71,7 +71,7 @@
 #define THREAD_SINT     12
 #define THREAD_VECTOR   0xac
 
-#define FENCE_CONN      0x46
+#define FENCE_CONN      0x46    /* + vCPU */
 #define FENCE_SINT      13
 #define FENCE_VECTOR    0xad
 
@@ -107,28 +107,14 @@ static struct test_payload make_payload(unsigned int sender,
 }
 
 /*
- * Instead of a pause before "nothing (else) arrived" on vCPU 0: wait
+ * Instead of a pause before "nothing (else) arrived" on a vCPU: wait
  * until the host has handled what it was asked before (synic_fence),
- * however long a stalled host takes.  A fence that does not come back
- * is a failure.
+ * however long a stalled host takes.  Every vCPU has a fence connection
+ * of its own on SINT 13; a fence that does not come back is a failure.
  */
-static void fence(const char *what)
+static void fence(unsigned int cpu, const char *what)
 {
-    if (!synic_fence(FENCE_CONN, FENCE_SINT, FENCE_VECTOR)) {
-        report(false, "%s: the fence came back", what);
-    }
-}
-
-static void fence_setup(bool on)
-{
-    if (on) {
-        sint_irq_install(FENCE_VECTOR);
-        sint_program(FENCE_SINT, FENCE_VECTOR, 0);
-        hv_testdev_evt_conn_create(FENCE_CONN, 0, FENCE_SINT);
-    } else {
-        hv_testdev_evt_conn_destroy(FENCE_CONN);
-        sint_reset(FENCE_SINT);
-    }
+    synic_fence_on(cpu, FENCE_CONN, FENCE_SINT, what);
 }
 
 static void program_conn_sints(void *arg)
@@ -191,7 +177,7 @@ static void check_delivered(const char *what, unsigned int round,
         report(ok, "%s: cpu %u -> cpu %u message type, payload and flags "
                "(status 0x%x, type 0x%x, flags 0x%x)", what, src, dst,
                results[src].status, msg_type(m), msg_flags(m));
-        udelay(SYNIC_QUIET_US / cpu_count());
+        fence(dst, what);
         report(sint_irq_count(dst, MSG_VECTOR) == irqs, "%s: cpu %u took "
                "exactly %u message interrupt(s) (%u)", what, dst, irqs,
                sint_irq_count(dst, MSG_VECTOR));
@@ -218,6 +204,7 @@ static void check_busy(unsigned int round)
                "busy: cpu %u -> cpu %u post to a full slot sets msg_pending "
                "(status 0x%x, flags 0x%x)", src, dst, results[src].status,
                msg_flags(m));
+        fence(dst, "busy");
         report(msg_type(m) == MSG_TYPE && msg_payload_equals(m, &old,
                sizeof(old)) && sint_irq_count(dst, MSG_VECTOR) == 1,
                "busy: cpu %u slot still holds the earlier message, no new "
@@ -239,7 +226,6 @@ static void messages(void)
 
     report(run_everywhere(post_round, 3), "msg: every vCPU posted again "
            "while the slot is full");
-    udelay(SYNIC_QUIET_US);
     check_busy(3);
 
     sint_irq_clear();
@@ -269,7 +255,7 @@ static void check_event(const char *what, unsigned int round,
                            sint_irq_count(dst, EVT_VECTOR) >= irqs,
                            SYNIC_ARRIVE_US);
 
-        udelay(SYNIC_QUIET_US / cpu_count());
+        fence(dst, what);
         ok &= results[src].status == HV_STATUS_SUCCESS &&
               flags_count(dst, EVT_SINT) == 1 &&
               sint_irq_count(dst, EVT_VECTOR) == irqs;
@@ -359,7 +345,7 @@ static void busy_then_eom(void)
     report(st == HV_STATUS_SUCCESS && ok, "busy-eom: second post accepted, "
            "msg_pending set in the full slot (status 0x%x, flags 0x%x)", st,
            msg_flags(m));
-    fence("busy-eom");
+    fence(0, "busy-eom");
     report(msg_type(m) == 0x100 && msg_payload_equals(m, &a, sizeof(a)) &&
            sint_irq_count(0, BUSY_VECTOR) == 1, "busy-eom: the first message "
            "is not overwritten and nothing new is raised");
@@ -370,7 +356,7 @@ static void busy_then_eom(void)
      * path), and the one EOI so far came before the second post.
      */
     msg_release(m, false);
-    fence("busy-eom");
+    fence(0, "busy-eom");
     report(msg_type(m) == HV_MESSAGE_NONE, "busy-eom: slot emptied without "
            "EOM: the second message still waits (type 0x%x)", msg_type(m));
     synic_eom();
@@ -381,7 +367,7 @@ static void busy_then_eom(void)
            "arrives, flags clear (type 0x%x, flags 0x%x)", msg_type(m),
            msg_flags(m));
     msg_release(m, true);
-    fence("busy-eom");
+    fence(0, "busy-eom");
     report(msg_type(m) == HV_MESSAGE_NONE &&
            sint_irq_count(0, BUSY_VECTOR) == 2,
            "busy-eom: each message arrived exactly once (%u interrupts, "
@@ -478,7 +464,7 @@ static void shared_sint_linux_eom(void)
     report(eoms == 2 && eom[0] && eom[1] && !eom[2], "shared-sint: "
            "msg_pending set while a message still waited, clear on the last "
            "(%u EOMs written)", eoms);
-    fence("shared-sint");
+    fence(0, "shared-sint");
     report(msg_type(m) == HV_MESSAGE_NONE &&
            sint_irq_count(0, SHARED_VECTOR) == SHARED_MSGS, "shared-sint: "
            "nothing more after the last (%u interrupts, slot type 0x%x)",
@@ -533,7 +519,7 @@ static void thread_post(void)
            "%u messages posted by a device thread without the BQL arrived "
            "in order, each once (%u taken, %u wrong, %u EOMs)",
            HV_TESTDEV_THREAD_POST_COUNT, got, bad, eoms);
-    fence("thread-post");
+    fence(0, "thread-post");
     report(msg_type(m) == HV_MESSAGE_NONE, "thread-post: no message after "
            "the last (slot type 0x%x)", msg_type(m));
     /*
@@ -567,12 +553,12 @@ static void masked_message(void)
            msg_payload_equals(m, &a, sizeof(a)),
            "masked-msg: message posted while masked lands in the slot "
            "(status 0x%x, type 0x%x)", st, msg_type(m));
-    fence("masked-msg");
+    fence(0, "masked-msg");
     report(sint_irq_count(0, MASK_MSG_VECTOR) == 0,
            "masked-msg: no interrupt while masked (%u)",
            sint_irq_count(0, MASK_MSG_VECTOR));
     sint_program(MASK_MSG_SINT, MASK_MSG_VECTOR, 0);
-    fence("masked-msg");
+    fence(0, "masked-msg");
     report(sint_irq_count(0, MASK_MSG_VECTOR) == 0 &&
            msg_type(m) == 0x200, "masked-msg: unmasking raises nothing; the "
            "message stays for the guest to poll (%u interrupts)",
@@ -601,9 +587,9 @@ static void masked_event(void)
     report(st == HV_STATUS_SUCCESS && wait_for(flag_test(0, MASK_EVT_SINT,
            MASK_EVT_CONN), SYNIC_ARRIVE_US), "masked-evt: flag set while "
            "masked (status 0x%x)", st);
-    fence("masked-evt");
+    fence(0, "masked-evt");
     sint_program(MASK_EVT_SINT, MASK_EVT_VECTOR, 0);
-    fence("masked-evt");
+    fence(0, "masked-evt");
     report(sint_irq_count(0, MASK_EVT_VECTOR) == 0, "masked-evt: no "
            "interrupt while masked nor on unmask (%u)",
            sint_irq_count(0, MASK_EVT_VECTOR));
@@ -644,7 +630,7 @@ static void signal_and_check(unsigned int conn, bool slow, unsigned int irqs,
 
     wait_for(flag_test(0, FLAG_SINT, conn) &&
              sint_irq_count(0, FLAG_VECTOR) >= irqs, SYNIC_ARRIVE_US);
-    fence("flags");
+    fence(0, "flags");
     report(st == HV_STATUS_SUCCESS && only_flags(want, n) &&
            sint_irq_count(0, FLAG_VECTOR) == irqs,
            "flags: %s signal of flag %u: %u flag(s) set in SINT%u's area "
@@ -678,12 +664,12 @@ static void event_flags(void)
     signal_and_check(0, false, 5, conns, 4);
 
     st = hv_signal_event(0, 1);
-    fence("flags");
+    fence(0, "flags");
     report(st != HV_STATUS_SUCCESS && only_flags(conns, 4) &&
            sint_irq_count(0, FLAG_VECTOR) == 5, "flags: flag number 1 on a "
            "one-flag connection is refused, nothing set (status 0x%x)", st);
     st = hv_signal_event(255, 2048 - 255);
-    fence("flags");
+    fence(0, "flags");
     report(st != HV_STATUS_SUCCESS && only_flags(conns, 4) &&
            sint_irq_count(0, FLAG_VECTOR) == 5, "flags: connection 255 + "
            "flag number 1793 (bit 2048) is refused, nothing set (status "
@@ -702,7 +688,7 @@ static void synic_conn(void)
         !synic_enable_all("setup")) {
         return;
     }
-    fence_setup(true);
+    synic_fence_setup(FENCE_CONN, FENCE_SINT, FENCE_VECTOR, true);
     connections();
     busy_then_eom();
     shared_sint_linux_eom();
@@ -711,7 +697,7 @@ static void synic_conn(void)
     masked_event();
     event_flags();
     synic_stream(true);
-    fence_setup(false);
+    synic_fence_setup(FENCE_CONN, FENCE_SINT, FENCE_VECTOR, false);
     synic_disable_all();
 }
 

@@ -60,6 +60,9 @@
 #define VECTOR          0xd6
 #define MSG_TYPE        0x600
 #define RACE_POSTS      2000
+#define FENCE_CONN      0x88    /* + vCPU */
+#define FENCE_SINT      13
+#define FENCE_VECTOR    0xdd
 #define RACE_LIMIT_US   60000000ull
 
 static struct hv_message *slot;
@@ -69,6 +72,17 @@ static void alive(const char *after)
 {
     report(synic_roundtrip(PROBE_CONN, PROBE_SINT, PROBE_VECTOR),
            "alive: QEMU still delivers a message after %s", after);
+}
+
+/*
+ * Instead of a pause before "nothing arrived" or before the guest undoes
+ * what a check depends on: wait until the host has handled what it was
+ * asked before (synic_fence), however long a stalled host takes.  A
+ * fence that does not come back is a failure.
+ */
+static void fence(unsigned int cpu, const char *what)
+{
+    synic_fence_on(cpu, FENCE_CONN, FENCE_SINT, what);
 }
 
 static void use_sint(unsigned int sint, uint8_t vector)
@@ -84,7 +98,7 @@ static bool delivered(uint8_t vector)
 {
     bool got;
 
-    udelay(SYNIC_QUIET_US);
+    fence(0, "status");
     got = msg_type(slot) != HV_MESSAGE_NONE ||
           sint_irq_count(0, vector) != irqs_seen;
     irqs_seen = sint_irq_count(0, vector);
@@ -197,7 +211,8 @@ static void third_post(void)
     report(ok, "status: the staged message arrives intact after it "
            "(type 0x%x)", msg_type(slot));
     msg_release(slot, true);
-    ok = wait_for(msg_type(slot) == 0x603, SYNIC_QUIET_US);
+    fence(0, "status");
+    ok = msg_type(slot) == 0x603;
     report(!ok, "status: the refused third message is never delivered "
            "(slot type 0x%x)", msg_type(slot));
     msg_release(slot, true);
@@ -248,7 +263,8 @@ static void part_simp_off(void)
     report(st == HV_STATUS_SUCCESS || st == HV_STATUS_INVALID_SYNIC_STATE,
            "simp-off: HvPostMessage to a VP with SIMP off answers SUCCESS or "
            "INVALID_SYNIC_STATE (0x%x)", st);
-    udelay(SYNIC_QUIET_US);
+    /* the host tries the slot while SIMP is still off (SIEFP is on) */
+    fence(0, "simp-off");
     wrmsr_safe(HV_X64_MSR_SIMP, simp | HV_SIMP_ENABLE);
     alive("a message to a VP with SIMP off");
 
@@ -323,7 +339,13 @@ static void part_siefp_off(void)
     report(st == HV_STATUS_SUCCESS || st == HV_STATUS_INVALID_SYNIC_STATE,
            "siefp-off: HvSignalEvent to a VP with SIEFP off answers SUCCESS "
            "or INVALID_SYNIC_STATE (0x%x)", st);
-    udelay(SYNIC_QUIET_US);
+    /*
+     * The host tries the flag while SIEFP is still off.  vCPU 0 cannot
+     * fence without its SIEFP, so vCPU 1 does (the cases run with two):
+     * cpu 0's signal was ready in the main loop before the fence's, so
+     * it has been handled by the time the fence comes back.
+     */
+    fence(1, "siefp-off");
     wrmsr_safe(HV_X64_MSR_SIEFP, siefp | HV_SIEFP_ENABLE);
     flag_clear(0, SINT, CONN);
     alive("an event to a VP with SIEFP off");
@@ -333,7 +355,8 @@ static void part_siefp_off(void)
     report(st == HV_STATUS_SUCCESS || st == HV_STATUS_INVALID_SYNIC_STATE,
            "siefp-off: HvSignalEvent to a VP with SCONTROL off answers "
            "SUCCESS or INVALID_SYNIC_STATE (0x%x)", st);
-    udelay(SYNIC_QUIET_US);
+    /* the same, with no SINT of vCPU 0 that could take a fence */
+    fence(1, "siefp-off");
     wrmsr_safe(HV_X64_MSR_SCONTROL, HV_SCONTROL_ENABLE);
     flag_clear(0, SINT, CONN);
     hv_testdev_evt_conn_destroy(CONN);
@@ -500,6 +523,7 @@ static void synic_defects(void)
         return;
     }
     alive("setup");
+    synic_fence_setup(FENCE_CONN, FENCE_SINT, FENCE_VECTOR, true);
     for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
         if (part && !strcmp(part, parts[i].name)) {
             parts[i].run();
@@ -508,6 +532,7 @@ static void synic_defects(void)
     }
     report(i < sizeof(parts) / sizeof(parts[0]), "setup: part=%s is known",
            part ? part : "(none)");
+    synic_fence_setup(FENCE_CONN, FENCE_SINT, FENCE_VECTOR, false);
     synic_disable_all();
 }
 

@@ -60,6 +60,9 @@
 #define ROUTE_VECTOR    0xe4
 #define NEW_SINT        5
 #define NEW_VECTOR      0xe5
+#define FENCE_CONN      0x78    /* + vCPU */
+#define FENCE_SINT      13
+#define FENCE_VECTOR    0xed
 
 static uint8_t cmos_read(uint8_t idx)
 {
@@ -174,6 +177,12 @@ static void boot_one(bool live)
         return;
     }
     outb(RESET_CONTROL, RESET_HARD);
+    /*
+     * No fence here: QEMU stops this vCPU inside the port write, so a
+     * reset that works never gets back to this line, however slow the
+     * host.  The wait only decides how soon a reset that never comes is
+     * reported.
+     */
     udelay(RESET_WAIT_US);
     cmos_write(NV_MAGIC, 0);
     report(false, "boot 1: still running %llu s after the reset request",
@@ -267,11 +276,25 @@ static void reuse_siefp(void *arg)
     wrmsr_safe(HV_X64_MSR_SCONTROL, HV_SCONTROL_ENABLE);
 }
 
+/*
+ * Instead of a pause before "nothing arrived": wait until the host has
+ * handled what it was asked before (synic_fence) on the vCPUs whose
+ * SynIC boot 2 turns on, cpu 0 and the event target.  A fence that does
+ * not come back is a failure.
+ */
+static void fence(const char *what)
+{
+    synic_fence_on(0, FENCE_CONN, FENCE_SINT, what);
+    if (event_cpu() != 0) {
+        synic_fence_on(event_cpu(), FENCE_CONN, FENCE_SINT, what);
+    }
+}
+
 static void check_no_leftovers(bool live)
 {
     uint64_t simp_gpa = (uint64_t)cmos_read_n(NV_SIMP_PFN, 3) << 12;
     uint64_t siefp_gpa = (uint64_t)cmos_read_n(NV_SIEFP_PFN, 3) << 12;
-    void *simp, *siefp;
+    void *simp, *siefp, *own_siefp = NULL;
     uint16_t st;
 
     if (!report(claim_pages(simp_gpa, siefp_gpa, &simp, &siefp), "boot 2: "
@@ -286,7 +309,16 @@ static void check_no_leftovers(bool live)
     wrmsr_safe(HV_X64_MSR_SIMP, simp_gpa | HV_SIMP_ENABLE);
     wrmsr_safe(HV_X64_MSR_SCONTROL, HV_SCONTROL_ENABLE);
     on_cpu(event_cpu(), reuse_siefp, siefp);
-    udelay(SYNIC_QUIET_US);
+    /* cpu 0 has no SIEFP of boot 1's to reuse, but a fence needs one */
+    if (event_cpu() != 0) {
+        own_siefp = alloc_page();
+    }
+    if (own_siefp) {
+        wrmsr_safe(HV_X64_MSR_SIEFP,
+                   virt_to_phys(own_siefp) | HV_SIEFP_ENABLE);
+    }
+    synic_fence_setup(FENCE_CONN, FENCE_SINT, FENCE_VECTOR, true);
+    fence("boot 2");
     report(page_is_zero(simp), "boot 2: SIMP at boot 1's page holds no "
            "stale message");
     report(page_is_zero(siefp), "boot 2: SIEFP at boot 1's page holds no "
@@ -294,7 +326,7 @@ static void check_no_leftovers(bool live)
     if (live) {
         hv_testdev_route_set(0, ROUTE_SINT);
     }
-    udelay(SYNIC_QUIET_US);
+    fence("boot 2");
     report(sint_irq_count(0, MSG_VECTOR) + sint_irq_count(0, ROUTE_VECTOR) +
            sint_irq_count(event_cpu(), EVT_VECTOR) == 0,
            "boot 2: no interrupt from boot 1's routes and connections");
@@ -304,9 +336,14 @@ static void check_no_leftovers(bool live)
     st = hv_signal_event(EVT_CONN, 0);
     report(st == HV_STATUS_INVALID_CONNECTION_ID, "boot 2: boot 1's event "
            "connection is gone (status 0x%x)", st);
-    udelay(SYNIC_QUIET_US);
+    fence("boot 2");
     report(page_is_zero(simp) && page_is_zero(siefp), "boot 2: still no "
            "message or flag in those pages");
+    synic_fence_setup(FENCE_CONN, FENCE_SINT, FENCE_VECTOR, false);
+    if (own_siefp) {
+        wrmsr_safe(HV_X64_MSR_SIEFP, 0);
+        free_page(own_siefp);
+    }
 }
 
 static void boot_two(bool live)

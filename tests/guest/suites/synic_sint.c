@@ -241,17 +241,6 @@ static unsigned int route_irqs(void)
     return n;
 }
 
-static void fence_one(void *arg)
-{
-    unsigned int cpu = smp_id();
-    bool *ok = arg;
-
-    if (!synic_fence(FENCE_CONN + cpu, FENCE_SINT,
-                     sint_vector(cpu, FENCE_SINT))) {
-        __atomic_store_n(ok, false, __ATOMIC_RELAXED);
-    }
-}
-
 /*
  * Wait, on every vCPU, until the host has handled what it was asked
  * before (synic_fence): a pause of any length could end before a stalled
@@ -259,15 +248,7 @@ static void fence_one(void *arg)
  */
 static void fence_all(const char *what)
 {
-    unsigned int cpu;
-    bool ok = true;
-
-    for (cpu = 0; cpu < cpu_count(); cpu++) {
-        ok &= on_cpu(cpu, fence_one, &ok);
-    }
-    if (!ok) {
-        report(false, "%s: the fence came back on every vCPU", what);
-    }
+    synic_fence_all(FENCE_CONN, FENCE_SINT, what);
 }
 
 /* A masked SINT drops the interrupt; unmasking does not bring it back. */
@@ -276,9 +257,7 @@ static void check_masked(void)
     unsigned int cpu, before;
     bool masked = true;
 
-    for (cpu = 0; cpu < cpu_count(); cpu++) {
-        hv_testdev_evt_conn_create(FENCE_CONN + cpu, cpu, FENCE_SINT);
-    }
+    synic_fence_conns(FENCE_CONN, FENCE_SINT, true);
     before = route_irqs();
     for (cpu = 0; cpu < cpu_count(); cpu++) {
         on_cpu(cpu, mask_sint0, &masked);
@@ -301,9 +280,7 @@ static void check_masked(void)
     fence_all("masked (raise, unmask)");
     report(route_irqs() == before, "masked: a raise right before the unmask "
            "is not delivered either (%u new)", route_irqs() - before);
-    for (cpu = 0; cpu < cpu_count(); cpu++) {
-        hv_testdev_evt_conn_destroy(FENCE_CONN + cpu);
-    }
+    synic_fence_conns(FENCE_CONN, FENCE_SINT, false);
     for (cpu = 0; cpu < cpu_count(); cpu++) {
         hv_testdev_route_set(cpu, 0);
         report(sint_irq_wait(cpu, sint_vector(cpu, 0), 3, SYNIC_ARRIVE_US),

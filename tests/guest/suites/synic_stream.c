@@ -31,6 +31,11 @@
 #define STREAM_COUNT    40
 #define STREAM_RETRY_US 500
 
+/* Fences of the stream's own (the stream runs in two suites) */
+#define FENCE_CONN      0x60    /* + vCPU */
+#define FENCE_SINT      10
+#define FENCE_VECTOR    0xaa
+
 struct stream_msg {
     uint32_t sender;
     uint32_t seq;
@@ -167,6 +172,7 @@ void synic_stream(bool lockstep)
         on_cpu(cpu, stream_setup, NULL);
         hv_testdev_msg_conn_create(STREAM_CONN + cpu, cpu, STREAM_SINT);
     }
+    synic_fence_setup(FENCE_CONN, FENCE_SINT, FENCE_VECTOR, true);
     report(send_everywhere(), "stream (%s): every vCPU sent %u messages",
            mode, STREAM_COUNT);
     for (cpu = 0; cpu < cpu_count(); cpu++) {
@@ -176,7 +182,8 @@ void synic_stream(bool lockstep)
         bool all = wait_for(__atomic_load_n(&r->next, __ATOMIC_ACQUIRE) >=
                             STREAM_COUNT, SYNIC_ARRIVE_US);
 
-        udelay(SYNIC_QUIET_US / cpu_count());
+        /* nothing after the last: no message repeated, none extra */
+        synic_fence_on(cpu, FENCE_CONN, FENCE_SINT, "stream");
         all &= __atomic_load_n(&r->next, __ATOMIC_ACQUIRE) == STREAM_COUNT &&
                __atomic_load_n(&r->bad, __ATOMIC_ACQUIRE) == 0;
         t = &tx[prev_of(cpu)];
@@ -192,6 +199,7 @@ void synic_stream(bool lockstep)
                     "still sending", msg_type(m), msg_flags(m),
                     sint_irq_count(cpu, STREAM_VECTOR));
     }
+    synic_fence_setup(FENCE_CONN, FENCE_SINT, FENCE_VECTOR, false);
     for (cpu = 0; cpu < cpu_count(); cpu++) {
         hv_testdev_msg_conn_destroy(STREAM_CONN + cpu);
         on_cpu(cpu, stream_teardown, NULL);

@@ -15,7 +15,7 @@
  * for the previous message to arrive before posting the next; without,
  * it posts as fast as the connection takes them (retrying on
  * HV_STATUS_INSUFFICIENT_BUFFERS).  The SynIC must be enabled on every
- * vCPU.
+ * vCPU; the stream takes SINT 11 of each, and SINT 10 for its fences.
  */
 void synic_stream(bool lockstep);
 
