@@ -436,10 +436,38 @@ static void hv_emu_synic_update_safe(CPUState *cs, run_on_cpu_data data)
     bql_unlock();
 }
 
+/*
+ * Turning the SynIC on: a raise that came while it was off is lost (see
+ * hv_emu_sint_fire), but the main loop may not have taken it from the
+ * eventfd yet, and the fd handler or an irqfd bound by the update would
+ * then let it through.  Empty them, with the BQL (which the main loop
+ * needs to take an eventfd) held until SCONTROL says "on", so that a
+ * raise after this point is delivered.
+ */
+static void hv_emu_synic_enabling(X86CPU *cpu, uint64_t val)
+{
+    uint32_t sint;
+
+    for (sint = 0; cpu->hv_emu->sints && sint < HV_SINT_COUNT; sint++) {
+        HvEmuSint *s = &cpu->hv_emu->sints->sint[sint];
+
+        if (s->set) {
+            event_notifier_test_and_clear(s->set);
+        }
+    }
+    qatomic_set(&cpu->env.msr_hv_synic_control, val);
+}
+
 static HvMsrResult hv_emu_set_synic_reg(X86CPU *cpu, uint64_t *reg,
                                         uint64_t val)
 {
-    qatomic_set(reg, val);
+    if (reg == &cpu->env.msr_hv_synic_control &&
+        (val & HV_SYNIC_ENABLE) && !(qatomic_read(reg) & HV_SYNIC_ENABLE)) {
+        BQL_LOCK_GUARD();
+        hv_emu_synic_enabling(cpu, val);
+    } else {
+        qatomic_set(reg, val);
+    }
     if (kvm_enabled()) {
         /*
          * Moving an overlay page changes KVM's memory slots, which KVM

@@ -10,7 +10,8 @@
  *
  * K-path facts checked here (KVM synic_set_irq, kvm_get_apic_interrupt):
  *  - a SINT raised while masked is dropped, and unmasking it later does
- *    not deliver anything: nothing is latched;
+ *    not deliver anything: nothing is latched (on the user path, hv-u=1,
+ *    the same holds for a raise while SCONTROL is off);
  *  - with auto-EOI the vector's ISR bit is already clear when the
  *    handler runs, and further interrupts arrive without an EOI;
  *  - without it the ISR bit stays set until the EOI, and a second
@@ -230,6 +231,15 @@ static void mask_raise_unmask(void *arg)
     sint_program(0, sint_vector(cpu, 0), 0);
 }
 
+static void off_raise_on(void *arg)
+{
+    unsigned int cpu = smp_id();
+
+    wrmsr_safe(HV_X64_MSR_SCONTROL, 0);
+    hv_testdev_route_set(cpu, 0);
+    wrmsr_safe(HV_X64_MSR_SCONTROL, HV_SCONTROL_ENABLE);
+}
+
 /* The interrupts of the test routes, without those of the fences. */
 static unsigned int route_irqs(void)
 {
@@ -280,6 +290,19 @@ static void check_masked(void)
     fence_all("masked (raise, unmask)");
     report(route_irqs() == before, "masked: a raise right before the unmask "
            "is not delivered either (%u new)", route_irqs() - before);
+    /*
+     * The same with the whole SynIC off (the user path: KVM's own SynIC
+     * looks only at the SINT's mask, not at SCONTROL).
+     */
+    if (opt_get("hv-u")) {
+        for (cpu = 0; cpu < cpu_count(); cpu++) {
+            on_cpu(cpu, off_raise_on, NULL);
+        }
+        fence_all("SynIC off (raise, on)");
+        report(route_irqs() == before, "masked: a raise while the SynIC is "
+               "off is not delivered when it is turned on (%u new)",
+               route_irqs() - before);
+    }
     synic_fence_conns(FENCE_CONN, FENCE_SINT, false);
     for (cpu = 0; cpu < cpu_count(); cpu++) {
         hv_testdev_route_set(cpu, 0);
