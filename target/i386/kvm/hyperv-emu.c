@@ -136,6 +136,12 @@ static bool kvm_hv_emu_raise_ud(CPUState *cs)
     if (kvm_vcpu_ioctl(cs, KVM_GET_VCPU_EVENTS, &ev) < 0) {
         return false;
     }
+    /*
+     * Hand back only what this changes.  Echoing the NMI-pending or SMM
+     * state read above would overwrite an NMI or INIT that another vCPU
+     * sent meanwhile (KVM queues them outside this vCPU's thread).
+     */
+    ev.flags &= KVM_VCPUEVENT_VALID_PAYLOAD | KVM_VCPUEVENT_VALID_SHADOW;
     ev.exception.nr = UD_VECTOR;
     ev.exception.has_error_code = 0;
     ev.exception.error_code = 0;
