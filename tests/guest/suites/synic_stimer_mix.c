@@ -16,12 +16,30 @@
  * The handler empties the slot and writes EOM only when msg_pending is
  * set, as Linux does.  Checks: every device message arrives once, in
  * order and intact; timer 0's messages are well formed, a period or more
- * apart; each arming of timer 1 yields exactly one message; nothing else
- * ever shows up in the slot.
+ * apart (KVM and our user path keep a periodic timer on the grid of its
+ * first expiration and drop, never repeat, a tick whose slot is full);
+ * each arming of timer 1 yields exactly one message; nothing else ever
+ * shows up in the slot.
+ *
+ * The handler runs through an interrupt gate with its vector in service,
+ * so no SINT interrupt can enter it again before it returns.  A hypervisor
+ * below the guest that injects the vector a second time regardless of
+ * RFLAGS.IF does (the nested lab's L0, docs/decisions.md "Repeated
+ * messages in the nested lab"): the second entry, on top of the first,
+ * would take the message the first one is still reading, which looks
+ * exactly like a host writing it twice.  Such an entry is not an APIC
+ * delivery (it set no ISR bit), so it is counted, reported as evidence
+ * (apic-double) and otherwise ignored: no slot access, no EOI.  A message
+ * the host really writes twice still comes with an interrupt of its own,
+ * after the handler returned, and is still caught.  With reenter=N on the
+ * command line the handler makes such an entry itself (INT n, which also
+ * ignores IF) right after it saw each of the first N messages: the
+ * checks must pass all the same, with N nested entries counted.
  */
 #include <stdint.h>
 
 #include "lib/apic.h"
+#include "lib/boot.h"
 #include "lib/fault.h"
 #include "lib/hv_testdev.h"
 #include "lib/hyperv.h"
@@ -61,7 +79,13 @@ static struct mix_rx {
     uint32_t other;         /* messages of any other kind */
     uint32_t eoms;
     uint32_t last_type;
+    uint32_t active;        /* the handler is running (vCPU 0 only) */
+    uint32_t nested;        /* entries while it was running */
+    uint32_t nested_full;   /* ... that found a message in the slot */
 } rx;
+
+/* reenter=N: nested entries the handler makes itself (self-test) */
+static unsigned long reenter_left;
 
 static struct mix_tx {
     uint32_t sent;
@@ -139,11 +163,29 @@ static void take_timer(const struct hv_message *m)
 static void mix_handler(struct ex_regs *regs)
 {
     struct hv_message *m = synic_slot(0, MIX_SINT);
-    uint32_t type = m ? msg_type(m) : HV_MESSAGE_NONE;
+    uint32_t type;
 
+    /*
+     * Entered on top of itself: an injection repeated below the guest
+     * (see the top of the file).  The entry below it owns the slot and
+     * the EOI.  Only this vCPU runs the handler, and a nested entry
+     * interrupts it on the same CPU, so compiler ordering is enough.
+     */
+    if (__atomic_load_n(&rx.active, __ATOMIC_RELAXED)) {
+        rx.nested++;
+        rx.nested_full += m && msg_type(m) != HV_MESSAGE_NONE;
+        return;
+    }
+    __atomic_store_n(&rx.active, 1, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    type = m ? msg_type(m) : HV_MESSAGE_NONE;
     if (type != HV_MESSAGE_NONE) {
         /* read the payload only after seeing the type */
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (reenter_left) {
+            reenter_left--;
+            asm volatile("int %0" : : "i"(MIX_VECTOR) : "memory");
+        }
         rx.last_type = type;
         if (type == MIX_TYPE) {
             take_device(m);
@@ -159,6 +201,9 @@ static void mix_handler(struct ex_regs *regs)
         }
     }
     apic_eoi();
+    /* Until the IRET nothing legitimate can enter: IF is still clear. */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    __atomic_store_n(&rx.active, 0, __ATOMIC_RELAXED);
 }
 
 static uint16_t mix_post(uint32_t seq)
@@ -239,20 +284,39 @@ static void mix_run(void)
     report(rx.other == 0, "mix: no malformed or foreign message in the "
            "slot (%u; last type 0x%x)", rx.other, rx.last_type);
     report_info("mix: %u EOMs written on msg_pending", rx.eoms);
+    if (rx.nested) {
+        report_info("apic-double: the SINT handler was entered %u time(s) "
+                    "while it ran with its vector in service (%u with a "
+                    "message in the slot, taken once): an injection "
+                    "repeated below the guest", rx.nested, rx.nested_full);
+    }
 }
 
 static void synic_stimer_mix(void)
 {
+    unsigned long reenter = 0;
+
+    if (!opt_get_ulong("reenter", 0, &reenter)) {
+        report(false, "mix: option reenter is a number");
+        return;
+    }
     if (!report(cpu_count() >= 2, "mix: needs 2 vCPUs (have %u)",
                 cpu_count()) || !synic_enable_all("mix: setup")) {
         return;
     }
     memset(&rx, 0, sizeof(rx));
     memset(&tx, 0, sizeof(tx));
+    reenter_left = reenter;
     set_irq_handler(MIX_VECTOR, mix_handler);
     sint_program(MIX_SINT, MIX_VECTOR, 0);
     hv_testdev_msg_conn_create(MIX_CONN, 0, MIX_SINT);
     mix_run();
+    if (reenter) {
+        report(rx.nested == reenter && rx.nested_full == reenter,
+               "mix: each of the %lu entries made on top of the handler "
+               "was ignored (%u counted, %u with a message in the slot)",
+               reenter, rx.nested, rx.nested_full);
+    }
     hv_testdev_msg_conn_destroy(MIX_CONN);
     sint_reset(MIX_SINT);
     set_irq_handler(MIX_VECTOR, NULL);
