@@ -460,6 +460,19 @@ bool synic_fence_all(unsigned int conn, unsigned int sint, const char *what)
     return ok;
 }
 
+bool synic_msg_arrived(unsigned int cpu, struct hv_message *m,
+                       uint8_t vector, unsigned int *seen)
+{
+    bool got = msg_type(m) != HV_MESSAGE_NONE ||
+               sint_irq_count(cpu, vector) != *seen;
+
+    if (got) {
+        *seen = sint_irq_count(cpu, vector);
+        msg_release(m, true);
+    }
+    return got;
+}
+
 void synic_conn_pair(const struct synic_conn *msg,
                      const struct synic_conn *evt)
 {

@@ -142,6 +142,16 @@ bool synic_fence_on(unsigned int cpu, unsigned int conn, unsigned int sint,
                     const char *what);
 bool synic_fence_all(unsigned int conn, unsigned int sint, const char *what);
 
+/*
+ * The look of a "nothing delivered" check at a message connection, after
+ * a fence on vCPU cpu: whether its slot m holds a message, or vector was
+ * taken there more often than *seen.  Anything that did arrive is
+ * consumed (*seen moves on, the slot is emptied with EOM, so call it on
+ * vCPU cpu), and the next look starts afresh.
+ */
+bool synic_msg_arrived(unsigned int cpu, struct hv_message *m,
+                       uint8_t vector, unsigned int *seen);
+
 /* A hyperv-testdev connection to vCPU 0: its SINT, vector and handler. */
 struct synic_conn {
     unsigned int conn;

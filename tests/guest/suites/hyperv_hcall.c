@@ -46,6 +46,9 @@
 #define EVT_SINT        4
 #define MSG_VECTOR      0xb3
 #define EVT_VECTOR      0xb4
+#define FENCE_CONN      0x70    /* + vCPU */
+#define FENCE_SINT      5
+#define FENCE_VECTOR    0xb5
 #define MSG_TYPE        0x4343
 #define PAYLOAD_SIZE    24
 #define BAD_CODE        UINT64_C(0x0fff)
@@ -109,6 +112,18 @@ static void fill_post(uint32_t conn)
     memset(post_in->payload, PATTERN, PAYLOAD_SIZE);
 }
 
+/*
+ * Before "nothing arrived" after a refused call: wait until the host has
+ * handled what vCPU 0 asked before (synic_fence), not for a pause.  A
+ * post that went through would have filled this vCPU's slot inside the
+ * call, or on its thread before it ran the guest again (the kernel path),
+ * and a signal set its flag in the main loop ahead of the fence's.
+ */
+static void fence(const char *what)
+{
+    synic_fence_on(0, FENCE_CONN, FENCE_SINT, what);
+}
+
 /* A message arrived since the last look; the slot is emptied again. */
 static bool took_message(bool wait)
 {
@@ -117,7 +132,7 @@ static bool took_message(bool wait)
     if (wait) {
         wait_for(msg_type(slot) != HV_MESSAGE_NONE, SYNIC_ARRIVE_US);
     } else {
-        udelay(SYNIC_QUIET_US);
+        fence("post");
     }
     got = msg_type(slot) == MSG_TYPE &&
           msg_payload_equals(slot, post_in->payload, PAYLOAD_SIZE);
@@ -135,7 +150,7 @@ static bool took_event(bool wait)
     if (wait) {
         wait_for(flag_test(0, EVT_SINT, EVT_CONN), SYNIC_ARRIVE_US);
     } else {
-        udelay(SYNIC_QUIET_US);
+        fence("signal");
     }
     got = flags_count(0, EVT_SINT) != 0;
     flag_clear(0, EVT_SINT, EVT_CONN);
@@ -290,11 +305,13 @@ static void hyperv_hcall(void)
     synic_conn_pair(&(struct synic_conn){ MSG_CONN, MSG_SINT, MSG_VECTOR },
                     &(struct synic_conn){ EVT_CONN, EVT_SINT, EVT_VECTOR });
 
+    synic_fence_setup(FENCE_CONN, FENCE_SINT, FENCE_VECTOR, true);
     for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
         code_checks(&modes[i], "");
         post_checks(&modes[i]);
         signal_checks(&modes[i]);
     }
+    synic_fence_setup(FENCE_CONN, FENCE_SINT, FENCE_VECTOR, false);
     page_checks();
     for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
         code_checks(&modes[i], " after the page moved");

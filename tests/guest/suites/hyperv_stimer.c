@@ -206,7 +206,7 @@ static void auto_enable(unsigned int t)
     unsigned int cpu = smp_id();
     uint64_t exp, cfg = HV_STIMER_AUTO_ENABLE | HV_STIMER_SINTX(TIMER_SINT);
     struct tmsg m = { 0 };
-    bool late;
+    bool late, fired;
 
     wrmsr_safe(HV_X64_MSR_STIMER_CONFIG(t), cfg);
     report(config_of(t) == cfg, "cpu %u: auto-enable: timer %u CONFIG not "
@@ -222,9 +222,9 @@ static void auto_enable(unsigned int t)
     report((cfg & HV_STIMER_ENABLE) || late, "cpu %u: auto-enable: writing "
            "COUNT enabled timer %u (CONFIG 0x%lx%s)", cpu, t, cfg,
            late ? ", expired already" : "");
-    report(take_msg(&m, SYNIC_ARRIVE_US) && msg_ok(&m, t, exp), "cpu %u: "
-           "auto-enable: timer %u fires (expiration %lu want %lu)", cpu, t,
-           m.p.expiration_time, exp);
+    fired = take_msg(&m, SYNIC_ARRIVE_US) && msg_ok(&m, t, exp);
+    report(fired, "cpu %u: auto-enable: timer %u fires (expiration %lu want "
+           "%lu)", cpu, t, m.p.expiration_time, exp);
     timer_stop(t);
 }
 
@@ -253,7 +253,7 @@ static void busy_slot(unsigned int a, unsigned int b)
     unsigned int cpu = smp_id();
     uint64_t exp_a = now() + ONESHOT_DELAY, exp_b;
     struct tmsg m = { 0 };
-    bool held;
+    bool held, arrived;
 
     wrmsr_safe(HV_X64_MSR_STIMER_COUNT(a), exp_a);
     wrmsr_safe(HV_X64_MSR_STIMER_CONFIG(a), HV_STIMER_ENABLE |
@@ -281,9 +281,10 @@ static void busy_slot(unsigned int a, unsigned int b)
            "slot: timer %u message held back, msg_pending set (flags 0x%x)",
            cpu, b, msg_flags(s));
     msg_release(s, true);
-    report(take_msg(&m, SYNIC_ARRIVE_US) && msg_ok(&m, b, exp_b), "cpu %u: "
-           "busy slot: after EOM timer %u message arrives (index %u, "
-           "expiration %lu want %lu)", cpu, b, m.p.timer_index,
+    /* m is read for the report only after take_msg() has filled it */
+    arrived = take_msg(&m, SYNIC_ARRIVE_US) && msg_ok(&m, b, exp_b);
+    report(arrived, "cpu %u: busy slot: after EOM timer %u message arrives "
+           "(index %u, expiration %lu want %lu)", cpu, b, m.p.timer_index,
            m.p.expiration_time, exp_b);
     timer_stop(a);
     timer_stop(b);

@@ -257,7 +257,13 @@ static void check_delivery(const struct bench_mode *bm, unsigned long total,
 {
     bool all = wait_for(rx_load(&rx.got) >= posted, SYNIC_ARRIVE_US);
 
-    /* anything beyond that would be a duplicate */
+    /*
+     * Anything beyond that would be a duplicate.  A settle time, not a
+     * fence: the check only guards the figures, a fence would be one more
+     * connection and interrupt on the receiver beside the traffic measured
+     * (cross-poll's receiver takes no interrupt at all), and duplicates
+     * are what synic-conn and the stream check, with fences.
+     */
     udelay(SYNIC_QUIET_US);
     report(posted == total && st == HV_STATUS_SUCCESS,
            "%s: %lu of %lu messages posted (last status 0x%x)", bm->name,

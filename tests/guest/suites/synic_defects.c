@@ -96,14 +96,8 @@ static void use_sint(unsigned int sint, uint8_t vector)
 /* Whether a message (or its interrupt) showed up; empties the slot. */
 static bool delivered(uint8_t vector)
 {
-    bool got;
-
     fence(0, "status");
-    got = msg_type(slot) != HV_MESSAGE_NONE ||
-          sint_irq_count(0, vector) != irqs_seen;
-    irqs_seen = sint_irq_count(0, vector);
-    msg_release(slot, true);
-    return got;
+    return synic_msg_arrived(0, slot, vector, &irqs_seen);
 }
 
 static uint16_t post_in(void *where, uint32_t conn, uint32_t type,

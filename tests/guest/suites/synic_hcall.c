@@ -37,6 +37,9 @@
 #define MSG_VECTOR      0xa7
 #define EVT_VECTOR      0xaa
 #define MSG_TYPE        0x4242
+#define FENCE_CONN      0x58    /* + vCPU */
+#define FENCE_SINT      13
+#define FENCE_VECTOR    0xad
 #define PAYLOAD_SIZE    16
 #define HV_CONNECTION_ID_LIMIT  (UINT64_C(1) << 24)
 
@@ -48,19 +51,24 @@
 static struct hv_message *slot;
 static unsigned int msgs_seen, evts_seen;
 
+/*
+ * Instead of a pause before "nothing arrived": wait until the host has
+ * handled what vCPU 0 asked before (synic_fence).  A refused call that
+ * went through after all would have filled the slot inside the call (the
+ * user path) or on this vCPU's thread before it ran the guest again (the
+ * kernel path posts on the vCPU's thread), and raised its SINT before the
+ * fence's.  A fence that does not come back is a failure.
+ */
+static void fence(const char *what)
+{
+    synic_fence_on(0, FENCE_CONN, FENCE_SINT, what);
+}
+
 /* A message was delivered since the last call (and is cleared again). */
 static bool took_message(void)
 {
-    bool got;
-
-    udelay(SYNIC_QUIET_US);
-    got = msg_type(slot) != HV_MESSAGE_NONE ||
-          sint_irq_count(0, MSG_VECTOR) != msgs_seen;
-    if (got) {
-        msgs_seen = sint_irq_count(0, MSG_VECTOR);
-        msg_release(slot, true);
-    }
-    return got;
+    fence("post");
+    return synic_msg_arrived(0, slot, MSG_VECTOR, &msgs_seen);
 }
 
 static struct hv_post_message_input *fill_input(void *where, uint32_t conn,
@@ -152,7 +160,7 @@ static bool took_event(void)
 {
     bool got;
 
-    udelay(SYNIC_QUIET_US);
+    fence("signal");
     got = flags_count(0, EVT_SINT) != 0 ||
           sint_irq_count(0, EVT_VECTOR) != evts_seen;
     evts_seen = sint_irq_count(0, EVT_VECTOR);
@@ -300,9 +308,11 @@ static void synic_hcall(void)
     synic_conn_pair(&(struct synic_conn){ MSG_CONN, MSG_SINT, MSG_VECTOR },
                     &(struct synic_conn){ EVT_CONN, EVT_SINT, EVT_VECTOR });
     sint_irq_clear();
+    synic_fence_setup(FENCE_CONN, FENCE_SINT, FENCE_VECTOR, true);
     post_checks();
     signal_checks();
     user_mode_checks();
+    synic_fence_setup(FENCE_CONN, FENCE_SINT, FENCE_VECTOR, false);
     hv_testdev_msg_conn_destroy(MSG_CONN);
     hv_testdev_evt_conn_destroy(EVT_CONN);
     synic_disable_all();

@@ -165,7 +165,13 @@ static bool post_and_arrive(const char *what, unsigned int cpu,
                   msg_type(m), sint_irq_count(cpu, MSG_VECTOR));
 }
 
-/* A slot that must stay empty, with no interrupt, for the quiet time */
+/*
+ * A slot that must stay empty, with no interrupt, for the quiet time.  A
+ * pause, not a fence: what could still come is a staged message retried
+ * after the EOM, and on the kernel path (ours and upstream 10.0.2, both
+ * sides of most pairs) the retry runs on the vCPU's thread, queued from
+ * the main loop, which a fence through the main loop does not order.
+ */
 static bool slot_stays_empty(unsigned int cpu, unsigned int irqs)
 {
     struct hv_message *m = synic_slot(cpu, MSG_SINT);
@@ -202,6 +208,10 @@ static void fill_slots(void)
         report(ok, "source: cpu %u message 2 accepted behind message 1, "
                "msg_pending set (status 0x%x, flags 0x%x)", cpu, st,
                msg_flags(m));
+        /*
+         * A pause, as in slot_stays_empty(): message 2 sits staged, and
+         * on the kernel path it moves on the vCPU's thread.
+         */
         udelay(SYNIC_QUIET_US);
         report(msg_type(m) == MSG_TYPE &&
                msg_payload_equals(m, &first, sizeof(first)) &&
