@@ -39,7 +39,7 @@
 #
 # Settings come from bench.conf beside this script (the lab passes no
 # environment of its own): BENCH_REPS, BENCH_N, BENCH_MODES, BENCH_SIDES,
-# BENCH_GAP (microseconds between lockstep messages), BENCH_EOM,
+# BENCH_GAP (microseconds between lockstep messages), BENCH_EOM, BENCH_AEOI,
 # BENCH_TIMEOUT (seconds per QEMU run).  QEMU, FIRMWARE, UPSTREAM_QEMU,
 # UPSTREAM_FIRMWARE, ACCEL and TMPDIR come from the lab's init.
 
@@ -52,6 +52,7 @@ BENCH_HOLD=1000
 BENCH_MODES="self cross cross-poll cross-b2b stream"
 BENCH_SIDES="ours upstream ours-u"
 BENCH_EOM=pending
+BENCH_AEOI=
 BENCH_TIMEOUT=300
 if [ -f "$here/bench.conf" ]; then
     # shellcheck source=/dev/null
@@ -132,7 +133,7 @@ run() {
         -display none -nodefaults -no-reboot -serial stdio \
         -device hyperv-testdev -device isa-debug-exit,iobase=0xf4,iosize=4 \
         -kernel "$image" \
-        -append "suite=synic-bench cpus=2 mode=$mode n=$BENCH_N warmup=$BENCH_WARMUP gap=$BENCH_GAP eom=$BENCH_EOM hold=$BENCH_HOLD" \
+        -append "suite=synic-bench cpus=2 mode=$mode n=$BENCH_N warmup=$BENCH_WARMUP gap=$BENCH_GAP eom=$BENCH_EOM hold=$BENCH_HOLD${BENCH_AEOI:+ aeoi=$BENCH_AEOI}" \
         </dev/null >"$work/$tag.out" 2>"$work/$tag.err" &
     qpid=$!
     while kill -0 "$qpid" 2>/dev/null; do
@@ -185,7 +186,7 @@ if [ -d "$KVMDBG" ]; then
 else
     echo "INFO: bench: no $KVMDBG: no KVM counters"
 fi
-echo "INFO: bench: reps=$BENCH_REPS n=$BENCH_N warmup=$BENCH_WARMUP gap=${BENCH_GAP}us modes='$BENCH_MODES' sides='$BENCH_SIDES' eom=$BENCH_EOM"
+echo "INFO: bench: reps=$BENCH_REPS n=$BENCH_N warmup=$BENCH_WARMUP gap=${BENCH_GAP}us modes='$BENCH_MODES' sides='$BENCH_SIDES' eom=$BENCH_EOM${BENCH_AEOI:+ aeoi=$BENCH_AEOI}"
 [ -f "$image" ] || result "FAIL: bench/setup (no test guest at $image)"
 [ -n "$BENCH_SIDES" ] || result "FAIL: bench/setup (BENCH_SIDES is empty)"
 

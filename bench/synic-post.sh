@@ -47,6 +47,9 @@
 #                          cross-poll (default 5000)
 #   --eom pending|always   when the receiver writes EOM (default pending:
 #                          only when msg_pending is set, as Linux does)
+#   --aeoi                 the bench SINT with AutoEOI (the guest writes no
+#                          EOI), as kvm-unit-tests and older Windows use it:
+#                          on ours-u QEMU then injects the vector itself
 #   --timeout SEC          bound on the whole lab run (default 1800)
 #   --tcg-thread single|multi   how L0 runs L1's vCPUs (run.sh; default
 #                          multi: the cross-vCPU scenarios need L1's CPUs to
@@ -63,6 +66,7 @@ top=$(cd "$here/.." && pwd)
 build=$top/build
 qemu='' firmware='' up_qemu='' up_firmware='' image=''
 reps=5 n=1000 modes="self cross cross-poll cross-b2b stream" gap=5000 eom=pending
+aeoi=''
 sides="ours upstream ours-u"
 limit=1800 tcg_thread=multi
 verbose=() from_log=''
@@ -82,6 +86,7 @@ while [ $# -gt 0 ]; do
     --sides) sides=${2:?--sides needs a list}; shift 2 ;;
     --gap) gap=${2:?--gap needs microseconds}; shift 2 ;;
     --eom) eom=${2:?--eom needs pending or always}; shift 2 ;;
+    --aeoi) aeoi=all; shift ;;
     --timeout) limit=${2:?--timeout needs seconds}; shift 2 ;;
     --verbose) verbose=(--verbose); shift ;;
     --table-from) from_log=${2:?--table-from needs a log}; shift 2 ;;
@@ -153,9 +158,10 @@ if [ -z "$from_log" ]; then
         echo "BENCH_SIDES=\"$sides\""
         echo "BENCH_GAP=$gap"
         echo "BENCH_EOM=$eom"
+        echo "BENCH_AEOI=$aeoi"
     } >"$stage/bench.conf"
 
-    echo "bench: SynIC posting, sides '$sides' (ours-u: our QEMU on the user path): reps=$reps n=$n modes='$modes' gap=${gap}us eom=$eom"
+    echo "bench: SynIC posting, sides '$sides' (ours-u: our QEMU on the user path): reps=$reps n=$n modes='$modes' gap=${gap}us eom=$eom${aeoi:+ aeoi=$aeoi}"
     # The machine's other load during the run (the lab's figures depend on
     # it): busy time of all CPUs less what our children used.
     busy0=$(host_busy)

@@ -20,6 +20,17 @@ typedef struct HvEmuCpu {
     struct HvEmuSints *sints; /* with hv-synic: the SINTs' notifiers */
     int64_t runtime_offset; /* VP_RUNTIME less the vCPU thread's CPU time */
     HvEmuTime *time;          /* owned by hyperv-emu-time.c */
+    /*
+     * KVM: AutoEOI vectors never go through KVM's local APIC, which would
+     * keep them in service; QEMU holds each raised one until the vCPU can
+     * take it and injects it as an interrupt already acknowledged (see
+     * hv_emu_aeoi_hold()).  All under the BQL.
+     */
+    uint32_t aeoi_vectors[8];   /* vectors of unmasked AutoEOI SINTs */
+    uint32_t aeoi_held[8];      /* raised, not injected yet */
+    QEMUTimer *aeoi_timer;      /* asks the vCPU again after a refusal */
+    int64_t aeoi_backoff_ns;
+    bool aeoi_queued;           /* hv_emu_aeoi_work is queued on the vCPU */
 } HvEmuCpu;
 
 /*

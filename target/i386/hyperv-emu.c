@@ -176,15 +176,23 @@ static HvMsrResult hv_emu_crash(X86CPU *cpu, uint64_t val)
 
 /* --- SINT delivery through the local APIC ------------------------------ */
 
+static bool hv_emu_aeoi_held_vector(X86CPU *cpu, uint8_t vector);
+static void hv_emu_aeoi_hold(X86CPU *cpu, uint8_t vector);
+
 /*
  * Raise @vector on @cpu as a fixed, edge-triggered interrupt: an MSI to
- * its APIC ID, which every accelerator's APIC takes.  BQL held.
+ * its APIC ID, which every accelerator's APIC takes; on KVM an AutoEOI
+ * vector is held and injected by QEMU instead.  BQL held.
  */
 void hv_emu_send_vector(X86CPU *cpu, uint8_t vector)
 {
     uint64_t addr = APIC_DEFAULT_ADDRESS |
                     ((uint64_t)(cpu->apic_id & 0xff) << MSI_ADDR_DEST_ID_SHIFT);
 
+    if (hv_emu_aeoi_held_vector(cpu, vector)) {
+        hv_emu_aeoi_hold(cpu, vector);
+        return;
+    }
     address_space_stl_le(&address_space_memory, addr, vector,
                          MEMTXATTRS_UNSPECIFIED, NULL);
 }
@@ -270,6 +278,8 @@ static void hv_emu_sint_sync(HvEmuSint *s)
         return;
     }
     on = s->route >= 0 && hv_emu_sint_deliverable(s) &&
+         !hv_emu_aeoi_held_vector(s->cpu, hv_emu_sint_msr(s->cpu, s->sint) &
+                                          HV_SINT_VECTOR_MASK) &&
          !a->route_set(s->route, s->cpu->apic_id,
                        hv_emu_sint_msr(s->cpu, s->sint) & HV_SINT_VECTOR_MASK);
     if (on == s->irqfd) {
@@ -389,16 +399,16 @@ static void hv_emu_vector_done(void *opaque, int vector)
  * Tell QEMU's own APIC (TCG) which vectors are SINTs: those of unmasked
  * SINTs report their end of service; those with AutoEOI are accepted
  * without entering service.  With KVM the local APIC is always KVM's
- * (QEMU has no userspace APIC for KVM), which can do neither: the guest
- * is told to avoid AutoEOI, EOM drives the retries, and a guest that sets
- * AutoEOI anyway is warned about once (hv_emu_warn_aeoi).  BQL.
+ * (QEMU has no userspace APIC for KVM), which can do neither: EOM drives
+ * the retries, and AutoEOI vectors are kept away from it (held and
+ * injected by QEMU, hv_emu_aeoi_hold()).  BQL.
  */
 static void hv_emu_update_apic(X86CPU *cpu)
 {
     uint32_t auto_eoi[8] = {}, notify[8] = {};
     uint32_t sint;
 
-    if (!cpu->apic_state || kvm_enabled()) {
+    if (!cpu->apic_state) {
         return;
     }
     for (sint = 0; sint < HV_SINT_COUNT; sint++) {
@@ -413,8 +423,131 @@ static void hv_emu_update_apic(X86CPU *cpu)
             auto_eoi[vec / 32] |= 1u << (vec % 32);
         }
     }
+    if (kvm_enabled()) {
+        if (memcmp(cpu->hv_emu->aeoi_vectors, auto_eoi, sizeof(auto_eoi))) {
+            memcpy(cpu->hv_emu->aeoi_vectors, auto_eoi, sizeof(auto_eoi));
+            /* Any SINT on a vector that changed sides moves with it. */
+            hv_emu_sints_sync(cpu);
+        }
+        return;
+    }
     apic_set_hv_vectors(cpu->apic_state, auto_eoi, notify, hv_emu_vector_done,
                         cpu);
+}
+
+/*
+ * --- AutoEOI on KVM ------------------------------------------------------
+ *
+ * KVM's local APIC puts every vector it delivers in service until the
+ * guest EOIs it, and a guest using AutoEOI never does.  So on KVM an
+ * AutoEOI vector never goes to that APIC: a raise marks it held, and the
+ * vCPU's own thread injects it, when the vCPU can take an interrupt of
+ * its priority, as one the APIC already acknowledged (the accelerator's
+ * hv_emu_aeoi_inject).  Until then it is retried at a growing interval,
+ * the vCPU being kicked out of the guest each time: KVM tells userspace
+ * nothing when interrupts open up.  Held vectors coalesce as the IRR
+ * does.  docs/devel/autoeoi-on-kvm.md has the reasoning.  All under the
+ * BQL.
+ */
+#define HV_AEOI_RETRY_MIN_NS    (20 * SCALE_US)
+#define HV_AEOI_RETRY_MAX_NS    (1 * SCALE_MS)
+
+static bool (*hv_emu_aeoi_inject)(X86CPU *cpu, uint8_t vector);
+
+void x86_hyperv_emu_set_aeoi_accel(bool (*inject)(X86CPU *cpu,
+                                                  uint8_t vector))
+{
+    hv_emu_aeoi_inject = inject;
+}
+
+static bool hv_emu_aeoi_held_vector(X86CPU *cpu, uint8_t vector)
+{
+    return hv_emu_aeoi_inject && kvm_enabled() && cpu->hv_emu &&
+           (cpu->hv_emu->aeoi_vectors[vector / 32] & (1u << (vector % 32)));
+}
+
+static int hv_emu_aeoi_highest(HvEmuCpu *u)
+{
+    int i;
+
+    for (i = ARRAY_SIZE(u->aeoi_held) - 1; i >= 0; i--) {
+        if (u->aeoi_held[i]) {
+            return i * 32 + 31 - clz32(u->aeoi_held[i]);
+        }
+    }
+    return -1;
+}
+
+static void hv_emu_aeoi_work(CPUState *cs, run_on_cpu_data data);
+
+static void hv_emu_aeoi_queue(HvEmuCpu *u)
+{
+    if (!u->aeoi_queued) {
+        u->aeoi_queued = true;
+        /* Kicks the vCPU out of KVM_RUN, where the work then runs. */
+        async_run_on_cpu(CPU(u->cpu), hv_emu_aeoi_work, RUN_ON_CPU_NULL);
+    }
+}
+
+static void hv_emu_aeoi_retry(void *opaque)
+{
+    hv_emu_aeoi_queue(opaque);
+}
+
+/* The vCPU's thread, outside KVM_RUN: inject the highest held vector. */
+static void hv_emu_aeoi_work(CPUState *cs, run_on_cpu_data data)
+{
+    X86CPU *cpu = X86_CPU(cs);
+    HvEmuCpu *u = cpu->hv_emu;
+    int vector;
+
+    if (!u) {
+        return;
+    }
+    u->aeoi_queued = false;
+    vector = hv_emu_aeoi_highest(u);
+    if (vector < 0) {
+        return;
+    }
+    if (hv_emu_aeoi_inject(cpu, vector)) {
+        trace_hv_emu_aeoi_inject(hyperv_vp_index(cs), vector);
+        u->aeoi_held[vector / 32] &= ~(1u << (vector % 32));
+        u->aeoi_backoff_ns = HV_AEOI_RETRY_MIN_NS;
+        /* Accepted, and out of service at once: the SINT is acked. */
+        hv_emu_vector_done(cpu, vector);
+        if (hv_emu_aeoi_highest(u) < 0) {
+            return;
+        }
+    } else {
+        trace_hv_emu_aeoi_wait(hyperv_vp_index(cs), vector,
+                               u->aeoi_backoff_ns);
+        u->aeoi_backoff_ns = MIN(u->aeoi_backoff_ns * 2,
+                                 HV_AEOI_RETRY_MAX_NS);
+    }
+    /* One injection per entry; the next one once the vCPU ran again. */
+    timer_mod(u->aeoi_timer, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) +
+                             u->aeoi_backoff_ns);
+}
+
+static void hv_emu_aeoi_hold(X86CPU *cpu, uint8_t vector)
+{
+    HvEmuCpu *u = cpu->hv_emu;
+
+    trace_hv_emu_aeoi_hold(hyperv_vp_index(CPU(cpu)), vector);
+    u->aeoi_held[vector / 32] |= 1u << (vector % 32);
+    if (!timer_pending(u->aeoi_timer)) {
+        u->aeoi_backoff_ns = HV_AEOI_RETRY_MIN_NS;
+        hv_emu_aeoi_queue(u);
+    }
+}
+
+/* Reset and unplug: what was held is gone, as an APIC's IRR at INIT. */
+static void hv_emu_aeoi_clear(HvEmuCpu *u)
+{
+    memset(u->aeoi_held, 0, sizeof(u->aeoi_held));
+    if (u->aeoi_timer) {
+        timer_del(u->aeoi_timer);
+    }
 }
 
 /* --- SynIC MSRs --------------------------------------------------------- */
@@ -485,34 +618,6 @@ static HvMsrResult hv_emu_set_synic_reg(X86CPU *cpu, uint64_t *reg,
     return HV_MSR_OK;
 }
 
-/*
- * AutoEOI asked of an in-kernel local APIC, which cannot do it: the
- * vector stays in service until the guest EOIs it, which a guest that
- * relies on AutoEOI never does, and every SINT of the same or a lower
- * priority then waits.  Say so once per VM, naming the way out.
- */
-static void hv_emu_warn_aeoi(X86CPU *cpu, uint32_t sint, uint64_t val)
-{
-    static bool warned;
-
-    if (!kvm_enabled() ||
-        (val & (HV_SINT_MASKED | HV_SINT_AUTO_EOI)) != HV_SINT_AUTO_EOI) {
-        return;
-    }
-    trace_hv_emu_sint_aeoi_unsupported(hyperv_vp_index(CPU(cpu)), sint);
-    if (!warned) {
-        warned = true;
-        qemu_log_mask(LOG_GUEST_ERROR, "hyperv: VP %u SINT %u uses AutoEOI, "
-                      "which KVM's in-kernel local APIC cannot do: its "
-                      "vector stays in service until the guest EOIs it\n",
-                      hyperv_vp_index(CPU(cpu)), sint);
-        warn_report("Hyper-V: the guest uses AutoEOI, which QEMU cannot "
-                    "give it on KVM's local APIC; the guest may hang.  Use "
-                    "KVM's own Hyper-V where the host has it "
-                    "(-accel kvm,hyperv=kernel), or TCG");
-    }
-}
-
 static HvMsrResult hv_emu_set_sint(X86CPU *cpu, uint32_t sint, uint64_t val)
 {
     uint64_t old = hv_emu_sint_msr(cpu, sint);
@@ -539,7 +644,6 @@ static HvMsrResult hv_emu_set_sint(X86CPU *cpu, uint32_t sint, uint64_t val)
             event_notifier_test_and_clear(s->set);
         }
         qatomic_set(&cpu->env.msr_hv_synic_sint[sint], val);
-        hv_emu_warn_aeoi(cpu, sint, val);
         hv_emu_update_apic(cpu);
         hv_emu_sint_sync(s);
         /*
@@ -1153,6 +1257,7 @@ bool x86_hyperv_emu_realize(X86CPU *cpu, Error **errp)
             u->sints->sint[i].route = -1;
         }
     }
+    u->aeoi_timer = timer_new_ns(QEMU_CLOCK_REALTIME, hv_emu_aeoi_retry, u);
     cpu->hv_emu = u;
     hv_emu_partition_init();
     hv_emu_time_realize(cpu);
@@ -1177,6 +1282,8 @@ void x86_hyperv_emu_unrealize(X86CPU *cpu)
             hv_emu_sint_release(&u->sints->sint[i]);
         }
     }
+    hv_emu_aeoi_clear(u);
+    timer_free(u->aeoi_timer);
     cpu->hv_emu = NULL;
     g_free(u->sints);
     g_free(u);
@@ -1202,6 +1309,7 @@ void x86_hyperv_emu_reset(X86CPU *cpu)
     env->msr_hv_synic_control = 0;
     env->msr_hv_synic_msg_page = 0;
     env->msr_hv_synic_evt_page = 0;
+    hv_emu_aeoi_clear(cpu->hv_emu);
     hv_part_mirror(cpu);
     if (hv_emu_feat(cpu, HYPERV_FEAT_SYNIC)) {
         hyperv_synic_reset(CPU(cpu));
@@ -1213,9 +1321,15 @@ void x86_hyperv_emu_reset(X86CPU *cpu)
 
 void x86_hyperv_emu_pre_save(X86CPU *cpu)
 {
-    if (cpu->hv_emu && hv_emu_feat(cpu, HYPERV_FEAT_RUNTIME)) {
+    if (!cpu->hv_emu) {
+        return;
+    }
+    if (hv_emu_feat(cpu, HYPERV_FEAT_RUNTIME)) {
         cpu->env.msr_hv_runtime = hv_emu_runtime(cpu);
     }
+    /* Held AutoEOI vectors travel as pending interrupts (KVM's IRR). */
+    memcpy(cpu->env.hv_emu_aeoi_held, cpu->hv_emu->aeoi_held,
+           sizeof(cpu->env.hv_emu_aeoi_held));
 }
 
 /*
@@ -1267,6 +1381,18 @@ int x86_hyperv_emu_post_load(X86CPU *cpu)
         hv_emu_synic_update(cpu);
         hv_emu_update_apic(cpu);
     }
+    hv_emu_aeoi_clear(cpu->hv_emu);
+    for (i = 0; i < 256; i++) {
+        if (env->hv_emu_aeoi_held[i / 32] & (1u << (i % 32))) {
+            if (hv_emu_aeoi_held_vector(cpu, i)) {
+                hv_emu_aeoi_hold(cpu, i);
+            } else {
+                /* Not AutoEOI here (TCG, or SINTs changed): the APIC's. */
+                hv_emu_send_vector(cpu, i);
+            }
+        }
+    }
+    memset(env->hv_emu_aeoi_held, 0, sizeof(env->hv_emu_aeoi_held));
     hv_emu_time_post_load(cpu);
     return 0;
 }

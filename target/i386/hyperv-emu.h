@@ -91,6 +91,15 @@ bool x86_hyperv_emu_hcall_ud(X86CPU *cpu);
 void x86_hyperv_emu_set_hcall_accel(bool (*hcall)(X86CPU *cpu));
 
 /*
+ * KVM: inject @vector into @cpu as an interrupt its local APIC already
+ * acknowledged, which therefore never enters service (AutoEOI), if the
+ * vCPU can take it now; false leaves it to a later attempt.  On the
+ * vCPU's thread, outside KVM_RUN, BQL held.
+ */
+void x86_hyperv_emu_set_aeoi_accel(bool (*inject)(X86CPU *cpu,
+                                                  uint8_t vector));
+
+/*
  * Realize: refuse hv-* features the user path does not implement, expand
  * hv-passthrough, create the vCPU's SynIC and timers.  Called from the
  * CPU's realize once the APIC exists.

@@ -26,29 +26,7 @@ migrate() {
         sh "$here/nested/migrate.sh" | grep -v '^MIG| ' || status=1
 }
 
-# aeoi_warning ACCEL TAG CPU WANT: a guest that programs AutoEOI SINTs
-# (synic-msr does, on both vCPUs) gets WANT (0 or 1) warnings from QEMU:
-# one on KVM, whose in-kernel local APIC cannot do AutoEOI, none under
-# TCG, whose APIC does it (docs/decisions.md, "AutoEOI on KVM").
-aeoi_warning() {
-    local out n
-    out=$(timeout -s KILL 300 "$qemu" -L "$fw" -accel "$1" -M pc -m 256 \
-        -display none -nodefaults -serial none \
-        -device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$image" \
-        -cpu "$3,hv_passthrough" -device hyperv-testdev -smp 2 \
-        -append "suite=synic-msr cpus=2 accel=$2 hv-u=1" 2>&1 || true)
-    n=$(printf '%s\n' "$out" | grep -c 'the guest uses AutoEOI' || true)
-    if [ "$n" = "$4" ]; then
-        echo "PASS: guest/$2/aeoi-warning (QEMU warned $n time(s), want $4)"
-    else
-        echo "FAIL: guest/$2/aeoi-warning (QEMU warned $n time(s), want $4)"
-        printf '%s\n' "$out" | sed 's/^/# /'
-        status=1
-    fi
-}
-
 "$here/guest/run-suites.sh" "$qemu" "$fw" tcg "$image" || status=1
-aeoi_warning tcg tcg max 0
 migrate tcg tcg
 if [ ! -e /dev/kvm ]; then
     echo "INFO: guest/kvm-host: this host has no /dev/kvm; its cases run in the nested lab as guest/kvm-nohv (make check-nested)"
@@ -60,7 +38,6 @@ elif [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
         export GUEST_CPU=$cpu
     fi
     "$here/guest/run-suites.sh" "$qemu" "$fw" kvm "$image" || status=1
-    aeoi_warning kvm kvm-host "${GUEST_CPU:-host}" 1
     migrate kvm kvm-host "${GUEST_CPU:-host}"
 else
     echo "FAIL: guest/kvm (/dev/kvm exists but cannot be opened for reading and writing)"

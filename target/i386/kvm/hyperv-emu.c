@@ -197,6 +197,125 @@ static bool kvm_hv_emu_hcall(X86CPU *cpu)
 }
 
 /*
+ * AutoEOI (hyperv-emu.c holds the vectors): inject @vector as an
+ * interrupt KVM's local APIC already acknowledged.  KVM then delivers it
+ * through the IDT at the next entry and its APIC never sees it, so
+ * nothing enters service: what AutoEOI means.  QEMU must check what the
+ * APIC and the CPU would have checked, on the vCPU's thread while it is
+ * out of KVM_RUN (nothing of the vCPU's own moves meanwhile):
+ *  - interrupts open: RFLAGS.IF at the last exit, no STI/MOV SS shadow;
+ *  - no exception, NMI or interrupt already on its way in;
+ *  - not in SMM, not running a nested guest (nor, on SVM, with GIF
+ *    clear);
+ *  - the vector's priority class above the APIC's PPR, and no higher
+ *    vector waiting in its IRR (that one goes first, as on hardware);
+ *  - running or halted (a halted vCPU is woken: KVM would not wake it
+ *    for an event injected this way).
+ * QEMU's register copy must be the stale one, or it would overwrite the
+ * injection when it is written back.
+ */
+/* Offsets in the local APIC's register page (struct kvm_lapic_state). */
+#define LAPIC_PPR   0xa0
+#define LAPIC_IRR   0x200       /* eight 32-bit words, 16 bytes apart */
+
+static uint32_t kvm_hv_emu_lapic_reg(struct kvm_lapic_state *l, int offset)
+{
+    uint32_t v;
+
+    memcpy(&v, &l->regs[offset], sizeof(v));
+    return v;
+}
+
+/*
+ * Is the vCPU running a nested guest, or has its own hypervisor shut
+ * interrupts out (SVM's GIF)?  An interrupt injected now would go to the
+ * wrong level.  KVM says so in kvm_run only since Linux 6.8
+ * (KVM_RUN_X86_GUEST_MODE); the nested state's header says it
+ * everywhere, and only guests that can run a hypervisor need asking.
+ */
+static bool kvm_hv_emu_nested_busy(X86CPU *cpu)
+{
+    CPUX86State *env = &cpu->env;
+    struct kvm_nested_state hdr = { .size = sizeof(hdr) };
+
+    if (!cpu_has_vmx(env) && !cpu_has_svm(env)) {
+        return false;
+    }
+    /*
+     * A short buffer still gets the header, with the flags (then E2BIG);
+     * a KVM without nested virtualization has nothing to say.
+     */
+    if (kvm_vcpu_ioctl(CPU(cpu), KVM_GET_NESTED_STATE, &hdr) == -EINVAL) {
+        return false;
+    }
+    return (hdr.flags & KVM_STATE_NESTED_GUEST_MODE) ||
+           (cpu_has_svm(env) && !(hdr.flags & KVM_STATE_NESTED_GIF_SET));
+}
+
+static bool kvm_hv_emu_aeoi_inject(X86CPU *cpu, uint8_t vector)
+{
+    CPUState *cs = CPU(cpu);
+    struct kvm_run *run = cs->kvm_run;
+    struct kvm_vcpu_events ev;
+    struct kvm_mp_state mp;
+    struct kvm_lapic_state lapic;
+    int i;
+
+    if (cs->vcpu_dirty || !run->if_flag ||
+        (run->flags & (KVM_RUN_X86_SMM | KVM_RUN_X86_GUEST_MODE))) {
+        return false;
+    }
+    if (kvm_hv_emu_nested_busy(cpu)) {
+        return false;
+    }
+    if (kvm_vcpu_ioctl(cs, KVM_GET_VCPU_EVENTS, &ev) < 0 ||
+        ev.exception.injected || ev.exception.pending || ev.nmi.injected ||
+        ev.interrupt.injected || ev.interrupt.shadow ||
+        ((ev.flags & KVM_VCPUEVENT_VALID_TRIPLE_FAULT) &&
+         ev.triple_fault.pending)) {
+        return false;
+    }
+    if (kvm_vcpu_ioctl(cs, KVM_GET_MP_STATE, &mp) < 0 ||
+        (mp.mp_state != KVM_MP_STATE_RUNNABLE &&
+         mp.mp_state != KVM_MP_STATE_HALTED)) {
+        return false;
+    }
+    if (kvm_vcpu_ioctl(cs, KVM_GET_LAPIC, &lapic) < 0) {
+        return false;
+    }
+    if ((vector >> 4) <= ((kvm_hv_emu_lapic_reg(&lapic, LAPIC_PPR) >> 4) &
+                          0xf)) {
+        return false;
+    }
+    for (i = 7; i >= vector / 32; i--) {
+        uint32_t irr = kvm_hv_emu_lapic_reg(&lapic, LAPIC_IRR + i * 16);
+
+        if (i == vector / 32) {
+            irr = irr >> (vector % 32) >> 1;    /* the vectors above it */
+        }
+        if (irr) {
+            return false;
+        }
+    }
+    /* Only the interrupt changes; NMI, SMM and INIT state are left be. */
+    ev.flags &= KVM_VCPUEVENT_VALID_PAYLOAD | KVM_VCPUEVENT_VALID_SHADOW;
+    ev.interrupt.injected = 1;
+    ev.interrupt.nr = vector;
+    ev.interrupt.soft = 0;
+    if (kvm_vcpu_ioctl(cs, KVM_SET_VCPU_EVENTS, &ev) < 0) {
+        return false;
+    }
+    if (mp.mp_state == KVM_MP_STATE_HALTED) {
+        mp.mp_state = KVM_MP_STATE_RUNNABLE;
+        if (kvm_vcpu_ioctl(cs, KVM_SET_MP_STATE, &mp) < 0) {
+            error_report("kvm: cannot wake a vCPU for a Hyper-V interrupt");
+            abort();
+        }
+    }
+    return true;
+}
+
+/*
  * At VM creation: pick the path for the whole partition.  The user path
  * traps the Hyper-V MSRs through KVM's MSR filter, so it needs
  * KVM_CAP_X86_USER_SPACE_MSR and KVM_CAP_X86_MSR_FILTER; without them
@@ -227,6 +346,7 @@ int kvm_hv_choose_path(KVMState *s, bool *user)
     x86_hyperv_emu_set_kvm(*user);
     x86_hyperv_emu_set_sint_accel(*user ? &kvm_hv_emu_sint_accel : NULL);
     x86_hyperv_emu_set_hcall_accel(*user ? kvm_hv_emu_hcall : NULL);
+    x86_hyperv_emu_set_aeoi_accel(*user ? kvm_hv_emu_aeoi_inject : NULL);
     trace_kvm_hv_path(*user ? "user" : "kernel", kernel);
     return 0;
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "alloc.h"
+#include "boot.h"
 #include "apic.h"
 #include "fault.h"
 #include "hv_testdev.h"
@@ -149,10 +150,28 @@ void synic_disable_all(void)
     }
 }
 
+/*
+ * aeoi=all on the command line: every SINT a suite unmasks gets AutoEOI,
+ * whatever CPUID recommends, so that a suite's messages, events and
+ * timers run on AutoEOI SINTs (the handlers then write no EOI, as
+ * kvm-unit-tests and older Windows do).
+ */
+bool synic_aeoi_all(void)
+{
+    const char *a = opt_get("aeoi");
+
+    return a && !strcmp(a, "all");
+}
+
 int sint_program(unsigned int sint, uint8_t vector, uint64_t flags)
 {
     unsigned int cpu = smp_id();
-    int v = wrmsr_safe(HV_X64_MSR_SINT(sint), vector | flags);
+    int v;
+
+    if (!(flags & HV_SINT_MASKED) && synic_aeoi_all()) {
+        flags |= HV_SINT_AUTO_EOI;
+    }
+    v = wrmsr_safe(HV_X64_MSR_SINT(sint), vector | flags);
 
     if (v == NO_FAULT) {
         __atomic_store_n(&irq_no_eoi[cpu][vector],

@@ -48,6 +48,9 @@ struct hv_message_page *synic_simp(unsigned int cpu);
 struct hv_event_flags_page *synic_siefp(unsigned int cpu);
 struct hv_message *synic_slot(unsigned int cpu, unsigned int sint);
 
+/* aeoi=all: sint_program() gives every unmasked SINT AutoEOI. */
+bool synic_aeoi_all(void);
+
 /*
  * This vCPU: write SINTx = vector | flags (HV_SINT_*).  The recorder
  * learns whether the vector is auto-EOI (the handler must not EOI).

@@ -159,7 +159,10 @@ static void bench_irq(struct ex_regs *regs)
     if (m && msg_type(m) == BENCH_TYPE) {
         bench_take(m);
     }
-    apic_eoi();
+    /* With aeoi=all the SINT has AutoEOI: no EOI, as its users do. */
+    if (!synic_aeoi_all()) {
+        apic_eoi();
+    }
 }
 
 /* On vCPU 1 for cross-poll: take messages until told to stop. */

@@ -40,6 +40,8 @@
  */
 #include <stdint.h>
 
+#include "lib/apic.h"
+#include "lib/boot.h"
 #include "lib/hv_testdev.h"
 #include "lib/report.h"
 #include "lib/serial.h"
@@ -60,6 +62,8 @@
 #define MSG_VECTOR      0xc3
 #define ROUTE_VECTOR    0xc5
 #define EVT_VECTOR      0xcf
+#define AEOI_SINT       7       /* vCPU 0 only, AutoEOI */
+#define AEOI_VECTOR     0xd7
 
 #define MSG_CONN        0x30    /* + vCPU */
 #define EVT_CONN_LOW    0       /* vCPU 0: flags 0 and 255 */
@@ -296,6 +300,42 @@ static bool wait_for_go(void)
     return false;
 }
 
+/*
+ * An AutoEOI SINT raised on vCPU 0 while its interrupts are off, left
+ * pending across the migration: in the local APIC's IRR, or, on the user
+ * path on KVM, held by QEMU (which keeps AutoEOI vectors away from KVM's
+ * APIC and migrates what it holds).  Interrupts stay off until the go.
+ */
+static void aeoi_raise_held(void)
+{
+    sint_irq_install(AEOI_VECTOR);
+    sint_program(AEOI_SINT, AEOI_VECTOR, HV_SINT_AUTO_EOI);
+    hv_testdev_route_create(0, AEOI_SINT);
+    irq_disable();
+    /*
+     * The route stays: it is the source's, and destroying it now could
+     * drop the raise before QEMU's main loop took it.
+     */
+    hv_testdev_route_set(0, AEOI_SINT);
+}
+
+/* After the go: the pending AutoEOI interrupt comes once, at sti. */
+static void aeoi_check_held(void)
+{
+    unsigned int before = sint_irq_count(0, AEOI_VECTOR);
+    bool ok;
+
+    irq_enable();
+    ok = sint_irq_wait(0, AEOI_VECTOR, 1, SYNIC_ARRIVE_US);
+    report(before == 0 && ok, "destination: the AutoEOI SINT raised with "
+           "interrupts off before the migration arrives once they are on "
+           "(%u before, %u after)", before, sint_irq_count(0, AEOI_VECTOR));
+    if (!has_quirk("apic-isr-hidden")) {
+        report(!apic_isr_test(AEOI_VECTOR), "destination: its vector is not "
+               "in service (AutoEOI)");
+    }
+}
+
 /* --- after migration -------------------------------------------------- */
 
 static void check_slots(void)
@@ -478,10 +518,14 @@ static void synic_migrate(void)
         at_ready[cpu].route = sint_irq_count(cpu, ROUTE_VECTOR);
     }
 
+    aeoi_raise_held();
+
     printf("MIGRATE: READY\n");
     if (!report(wait_for_go(), "go: the host's go came on COM1")) {
+        irq_enable();
         return;
     }
+    aeoi_check_held();
     check_slots();
     check_flags();
     check_quiet_migration();
