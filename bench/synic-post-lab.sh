@@ -39,7 +39,7 @@
 #
 # Settings come from bench.conf beside this script (the lab passes no
 # environment of its own): BENCH_REPS, BENCH_N, BENCH_MODES, BENCH_SIDES,
-# BENCH_GAP (microseconds between lockstep messages), BENCH_EOM, BENCH_AEOI,
+# BENCH_GAP (microseconds between lockstep messages), BENCH_EOM,
 # BENCH_TIMEOUT (seconds per QEMU run).  QEMU, FIRMWARE, UPSTREAM_QEMU,
 # UPSTREAM_FIRMWARE, ACCEL and TMPDIR come from the lab's init.
 
@@ -52,7 +52,6 @@ BENCH_HOLD=1000
 BENCH_MODES="self cross cross-poll cross-b2b stream"
 BENCH_SIDES="ours upstream ours-u"
 BENCH_EOM=pending
-BENCH_AEOI=
 BENCH_TIMEOUT=300
 if [ -f "$here/bench.conf" ]; then
     # shellcheck source=/dev/null
@@ -127,13 +126,16 @@ run() {
     fi
     : >"$work/$tag.cnt"
     : >"$work/$tag.out"
+    # MODE-aeoi: MODE with the bench SINT on AutoEOI (no EOI written).
+    aeoi=
+    [ "$mode" = "${mode%-aeoi}" ] || aeoi=" aeoi=all"
     timeout "$BENCH_TIMEOUT" "$q" -L "$(fw_of "$which")" \
         -accel "$(accel_of "$which")" -cpu host,hv-vpindex,hv-synic,hv-time,hv-stimer \
         -M pc-i440fx-10.0 -m 128 -smp 2 \
         -display none -nodefaults -no-reboot -serial stdio \
         -device hyperv-testdev -device isa-debug-exit,iobase=0xf4,iosize=4 \
         -kernel "$image" \
-        -append "suite=synic-bench cpus=2 mode=$mode n=$BENCH_N warmup=$BENCH_WARMUP gap=$BENCH_GAP eom=$BENCH_EOM hold=$BENCH_HOLD${BENCH_AEOI:+ aeoi=$BENCH_AEOI}" \
+        -append "suite=synic-bench cpus=2 mode=${mode%-aeoi} n=$BENCH_N warmup=$BENCH_WARMUP gap=$BENCH_GAP eom=$BENCH_EOM hold=$BENCH_HOLD$aeoi" \
         </dev/null >"$work/$tag.out" 2>"$work/$tag.err" &
     qpid=$!
     while kill -0 "$qpid" 2>/dev/null; do
@@ -148,7 +150,13 @@ run() {
     rc=$?
     tr -d '\r' <"$work/$tag.out" | while IFS= read -r line; do
         case $line in
-        "BENCH: "*) echo "INFO: BENCH $which $rep ${line#BENCH: }" ;;
+        "BENCH: "*)
+            # The guest names figures after its mode; MODE-aeoi ran MODE.
+            fig=${line#BENCH: }
+            case $fig in
+            "${mode%-aeoi}-"*) fig=$mode-${fig#"${mode%-aeoi}"-} ;;
+            esac
+            echo "INFO: BENCH $which $rep $fig" ;;
         "PASS: "*|"FAIL: "*) echo "${line%%: *}: bench/$which/$rep/$mode/${line#*: }" ;;
         *) echo "BENCH| $tag: $line" ;;
         esac
@@ -186,7 +194,7 @@ if [ -d "$KVMDBG" ]; then
 else
     echo "INFO: bench: no $KVMDBG: no KVM counters"
 fi
-echo "INFO: bench: reps=$BENCH_REPS n=$BENCH_N warmup=$BENCH_WARMUP gap=${BENCH_GAP}us modes='$BENCH_MODES' sides='$BENCH_SIDES' eom=$BENCH_EOM${BENCH_AEOI:+ aeoi=$BENCH_AEOI}"
+echo "INFO: bench: reps=$BENCH_REPS n=$BENCH_N warmup=$BENCH_WARMUP gap=${BENCH_GAP}us modes='$BENCH_MODES' sides='$BENCH_SIDES' eom=$BENCH_EOM"
 [ -f "$image" ] || result "FAIL: bench/setup (no test guest at $image)"
 [ -n "$BENCH_SIDES" ] || result "FAIL: bench/setup (BENCH_SIDES is empty)"
 

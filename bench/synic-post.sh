@@ -42,14 +42,14 @@
 #   --reps N               repetitions per side and scenario (default 5)
 #   --n N                  messages measured per scenario (default 1000)
 #   --modes "LIST"         scenarios (default "self cross cross-poll cross-b2b
-#                          stream")
+#                          stream"); each but cross-poll also as NAME-aeoi:
+#                          the bench SINT with AutoEOI and no EOI written, as
+#                          kvm-unit-tests and older Windows use it (on ours-u
+#                          QEMU then injects the vector itself)
 #   --gap USEC             pause after each echo in self, cross and
 #                          cross-poll (default 5000)
 #   --eom pending|always   when the receiver writes EOM (default pending:
 #                          only when msg_pending is set, as Linux does)
-#   --aeoi                 the bench SINT with AutoEOI (the guest writes no
-#                          EOI), as kvm-unit-tests and older Windows use it:
-#                          on ours-u QEMU then injects the vector itself
 #   --timeout SEC          bound on the whole lab run (default 1800)
 #   --tcg-thread single|multi   how L0 runs L1's vCPUs (run.sh; default
 #                          multi: the cross-vCPU scenarios need L1's CPUs to
@@ -66,7 +66,6 @@ top=$(cd "$here/.." && pwd)
 build=$top/build
 qemu='' firmware='' up_qemu='' up_firmware='' image=''
 reps=5 n=1000 modes="self cross cross-poll cross-b2b stream" gap=5000 eom=pending
-aeoi=''
 sides="ours upstream ours-u"
 limit=1800 tcg_thread=multi
 verbose=() from_log=''
@@ -86,7 +85,6 @@ while [ $# -gt 0 ]; do
     --sides) sides=${2:?--sides needs a list}; shift 2 ;;
     --gap) gap=${2:?--gap needs microseconds}; shift 2 ;;
     --eom) eom=${2:?--eom needs pending or always}; shift 2 ;;
-    --aeoi) aeoi=all; shift ;;
     --timeout) limit=${2:?--timeout needs seconds}; shift 2 ;;
     --verbose) verbose=(--verbose); shift ;;
     --table-from) from_log=${2:?--table-from needs a log}; shift 2 ;;
@@ -102,7 +100,11 @@ if ! [[ $gap =~ ^[0-9]+$ ]] || [ "$gap" -gt 1000000 ]; then
 fi
 case $eom in pending|always) ;; *) die "--eom must be pending or always" ;; esac
 for m in $modes; do
-    case $m in self|cross|cross-poll|cross-b2b|stream) ;; *) die "unknown mode '$m'" ;; esac
+    case $m in
+    self|cross|cross-poll|cross-b2b|stream) ;;
+    self-aeoi|cross-aeoi|cross-b2b-aeoi|stream-aeoi) ;;
+    *) die "unknown mode '$m'" ;;
+    esac
 done
 seen=' '
 for s in $sides; do
@@ -158,10 +160,9 @@ if [ -z "$from_log" ]; then
         echo "BENCH_SIDES=\"$sides\""
         echo "BENCH_GAP=$gap"
         echo "BENCH_EOM=$eom"
-        echo "BENCH_AEOI=$aeoi"
     } >"$stage/bench.conf"
 
-    echo "bench: SynIC posting, sides '$sides' (ours-u: our QEMU on the user path): reps=$reps n=$n modes='$modes' gap=${gap}us eom=$eom${aeoi:+ aeoi=$aeoi}"
+    echo "bench: SynIC posting, sides '$sides' (ours-u: our QEMU on the user path): reps=$reps n=$n modes='$modes' gap=${gap}us eom=$eom"
     # The machine's other load during the run (the lab's figures depend on
     # it): busy time of all CPUs less what our children used.
     busy0=$(host_busy)
@@ -222,7 +223,7 @@ function row(m, f, label, unit, dir, scale,    key, r, s, k, v, a, b, any,
         }
     }
     if (!any) return
-    line = sprintf("%-10s %-22s %-7s", m, label, unit)
+    line = sprintf("%-14s %-22s %-7s", m, label, unit)
     cnts = ""
     for (s = 1; s <= ns; s++) {
         med = ""; sp = "-"
@@ -310,18 +311,20 @@ END {
     print "reps: repetitions that gave the figure, per side (" line ")"
     print "per msg: L1 KVM counters of the run less a set-up-only run, per message"
     print ""
-    line = sprintf("%-10s %-22s %-7s", "scenario", "figure", "unit")
+    line = sprintf("%-14s %-22s %-7s", "scenario", "figure", "unit")
     for (s = 1; s <= ns; s++) line = line sprintf(" %10s %6s", side[s], "spread")
     for (k = 1; k <= np; k++) line = line sprintf(" %11s %10s", plabel[k], "range")
     printf "%s %8s\n", line, "reps"
     nm = split(modes, ms, " ")
     for (i = 1; i <= nm; i++) {
         m = ms[i]
-        if (m == "stream" || m == "cross-b2b") {
+        base = m
+        sub(/-aeoi$/, "", base)
+        if (base == "stream" || base == "cross-b2b") {
             row(m, "rate", "throughput", "msg/s", "up", 1)
             row(m, "cycles-per-msg", "time per message", "cycles", "down", 1)
         }
-        if (m != "stream") {
+        if (base != "stream") {
             row(m, "lat-median", "latency median", "cycles", "down", 1)
             row(m, "lat-mean", "latency mean", "cycles", "down", 1)
             row(m, "lat-median-ns", "latency median", "ns", "down", 1)
@@ -337,7 +340,7 @@ END {
         nf = 0
         for (s = 1; s <= ns; s++) nf += runfail[side[s], m]
         if (nf > 0) {
-            line = sprintf("%-10s %-22s %-7s", m, "RUNS FAILED", "runs")
+            line = sprintf("%-14s %-22s %-7s", m, "RUNS FAILED", "runs")
             for (s = 1; s <= ns; s++)
                 line = line sprintf(" %10d %6s", runfail[side[s], m], "")
             for (k = 1; k <= np; k++) line = line sprintf(" %11s %10s", "-", "-")
