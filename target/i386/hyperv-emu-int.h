@@ -9,6 +9,7 @@
 #ifndef TARGET_I386_HYPERV_EMU_INT_H
 #define TARGET_I386_HYPERV_EMU_INT_H
 
+#include "qemu/bitmap.h"
 #include "hyperv-emu.h"
 
 typedef struct HvEmuTime HvEmuTime;
@@ -26,8 +27,9 @@ typedef struct HvEmuCpu {
      * take it and injects it as an interrupt already acknowledged (see
      * hv_emu_aeoi_hold()).  All under the BQL.
      */
-    uint32_t aeoi_vectors[8];   /* vectors of unmasked AutoEOI SINTs */
-    uint32_t aeoi_held[8];      /* raised, not injected yet */
+    DECLARE_BITMAP(aeoi_vectors, 256);  /* of unmasked AutoEOI SINTs */
+    DECLARE_BITMAP(aeoi_held, 256);     /* raised, not injected yet */
+    VMChangeStateEntry *aeoi_vmse;      /* asks again when the VM runs */
     QEMUTimer *aeoi_timer;      /* asks the vCPU again after a refusal */
     int64_t aeoi_backoff_ns;
     bool aeoi_queued;           /* hv_emu_aeoi_work is queued on the vCPU */

@@ -176,25 +176,30 @@ static HvMsrResult hv_emu_crash(X86CPU *cpu, uint64_t val)
 
 /* --- SINT delivery through the local APIC ------------------------------ */
 
-static bool hv_emu_aeoi_held_vector(X86CPU *cpu, uint8_t vector);
-static void hv_emu_aeoi_hold(X86CPU *cpu, uint8_t vector);
-
 /*
  * Raise @vector on @cpu as a fixed, edge-triggered interrupt: an MSI to
- * its APIC ID, which every accelerator's APIC takes; on KVM an AutoEOI
- * vector is held and injected by QEMU instead.  BQL held.
+ * its APIC ID, which every accelerator's APIC takes.  BQL held.
  */
-void hv_emu_send_vector(X86CPU *cpu, uint8_t vector)
+static void hv_emu_send_msi(X86CPU *cpu, uint8_t vector)
 {
     uint64_t addr = APIC_DEFAULT_ADDRESS |
                     ((uint64_t)(cpu->apic_id & 0xff) << MSI_ADDR_DEST_ID_SHIFT);
 
-    if (hv_emu_aeoi_held_vector(cpu, vector)) {
-        hv_emu_aeoi_hold(cpu, vector);
-        return;
-    }
     address_space_stl_le(&address_space_memory, addr, vector,
                          MEMTXATTRS_UNSPECIFIED, NULL);
+}
+
+static bool hv_emu_aeoi_on_kvm(X86CPU *cpu, uint8_t vector);
+static void hv_emu_aeoi_hold(X86CPU *cpu, uint8_t vector);
+
+/* The same, but on KVM an AutoEOI vector is held and injected by QEMU. */
+void hv_emu_send_vector(X86CPU *cpu, uint8_t vector)
+{
+    if (hv_emu_aeoi_on_kvm(cpu, vector)) {
+        hv_emu_aeoi_hold(cpu, vector);
+    } else {
+        hv_emu_send_msi(cpu, vector);
+    }
 }
 
 /*
@@ -278,8 +283,8 @@ static void hv_emu_sint_sync(HvEmuSint *s)
         return;
     }
     on = s->route >= 0 && hv_emu_sint_deliverable(s) &&
-         !hv_emu_aeoi_held_vector(s->cpu, hv_emu_sint_msr(s->cpu, s->sint) &
-                                          HV_SINT_VECTOR_MASK) &&
+         !hv_emu_aeoi_on_kvm(s->cpu, hv_emu_sint_msr(s->cpu, s->sint) &
+                                     HV_SINT_VECTOR_MASK) &&
          !a->route_set(s->route, s->cpu->apic_id,
                        hv_emu_sint_msr(s->cpu, s->sint) & HV_SINT_VECTOR_MASK);
     if (on == s->irqfd) {
@@ -403,9 +408,12 @@ static void hv_emu_vector_done(void *opaque, int vector)
  * the retries, and AutoEOI vectors are kept away from it (held and
  * injected by QEMU, hv_emu_aeoi_hold()).  BQL.
  */
+static void hv_emu_aeoi_release(HvEmuCpu *u);
+
 static void hv_emu_update_apic(X86CPU *cpu)
 {
     uint32_t auto_eoi[8] = {}, notify[8] = {};
+    DECLARE_BITMAP(aeoi, 256);
     uint32_t sint;
 
     if (!cpu->apic_state) {
@@ -424,10 +432,17 @@ static void hv_emu_update_apic(X86CPU *cpu)
         }
     }
     if (kvm_enabled()) {
-        if (memcmp(cpu->hv_emu->aeoi_vectors, auto_eoi, sizeof(auto_eoi))) {
-            memcpy(cpu->hv_emu->aeoi_vectors, auto_eoi, sizeof(auto_eoi));
+        bitmap_zero(aeoi, 256);
+        for (sint = 0; sint < 256; sint++) {
+            if (auto_eoi[sint / 32] & (1u << (sint % 32))) {
+                set_bit(sint, aeoi);
+            }
+        }
+        if (!bitmap_equal(cpu->hv_emu->aeoi_vectors, aeoi, 256)) {
+            bitmap_copy(cpu->hv_emu->aeoi_vectors, aeoi, 256);
             /* Any SINT on a vector that changed sides moves with it. */
             hv_emu_sints_sync(cpu);
+            hv_emu_aeoi_release(cpu->hv_emu);
         }
         return;
     }
@@ -450,48 +465,66 @@ static void hv_emu_update_apic(X86CPU *cpu)
  * BQL.
  */
 #define HV_AEOI_RETRY_MIN_NS    (20 * SCALE_US)
-#define HV_AEOI_RETRY_MAX_NS    (1 * SCALE_MS)
+#define HV_AEOI_RETRY_MAX_NS    (2 * SCALE_MS)
 
-static bool (*hv_emu_aeoi_inject)(X86CPU *cpu, uint8_t vector);
+static HvEmuAeoiInject *hv_emu_aeoi_inject;
 
-void x86_hyperv_emu_set_aeoi_accel(bool (*inject)(X86CPU *cpu,
-                                                  uint8_t vector))
+void x86_hyperv_emu_set_aeoi_accel(HvEmuAeoiInject *inject)
 {
     hv_emu_aeoi_inject = inject;
 }
 
-static bool hv_emu_aeoi_held_vector(X86CPU *cpu, uint8_t vector)
+/* Does QEMU hold and inject @vector of @cpu (AutoEOI on KVM)? */
+static bool hv_emu_aeoi_on_kvm(X86CPU *cpu, uint8_t vector)
 {
     return hv_emu_aeoi_inject && kvm_enabled() && cpu->hv_emu &&
-           (cpu->hv_emu->aeoi_vectors[vector / 32] & (1u << (vector % 32)));
-}
-
-static int hv_emu_aeoi_highest(HvEmuCpu *u)
-{
-    int i;
-
-    for (i = ARRAY_SIZE(u->aeoi_held) - 1; i >= 0; i--) {
-        if (u->aeoi_held[i]) {
-            return i * 32 + 31 - clz32(u->aeoi_held[i]);
-        }
-    }
-    return -1;
+           test_bit(vector, cpu->hv_emu->aeoi_vectors);
 }
 
 static void hv_emu_aeoi_work(CPUState *cs, run_on_cpu_data data);
 
 static void hv_emu_aeoi_queue(HvEmuCpu *u)
 {
-    if (!u->aeoi_queued) {
+    CPUState *cs = CPU(u->cpu);
+
+    /* A stopped VM takes none (hv_emu_aeoi_vm_state asks again). */
+    if (!u->aeoi_queued && !cs->unplug && runstate_is_running()) {
         u->aeoi_queued = true;
         /* Kicks the vCPU out of KVM_RUN, where the work then runs. */
-        async_run_on_cpu(CPU(u->cpu), hv_emu_aeoi_work, RUN_ON_CPU_NULL);
+        async_run_on_cpu(cs, hv_emu_aeoi_work, RUN_ON_CPU_NULL);
     }
 }
 
 static void hv_emu_aeoi_retry(void *opaque)
 {
     hv_emu_aeoi_queue(opaque);
+}
+
+static void hv_emu_aeoi_vm_state(void *opaque, bool running, RunState state)
+{
+    HvEmuCpu *u = opaque;
+
+    if (running && find_first_bit(u->aeoi_held, 256) < 256) {
+        u->aeoi_backoff_ns = HV_AEOI_RETRY_MIN_NS;
+        hv_emu_aeoi_queue(u);
+    }
+}
+
+/*
+ * Vectors held that are not AutoEOI any more (the guest reprogrammed the
+ * SINT, as KVM's own SynIC decides at acceptance): the APIC's, as MSIs.
+ */
+static void hv_emu_aeoi_release(HvEmuCpu *u)
+{
+    int v;
+
+    for (v = find_first_bit(u->aeoi_held, 256); v < 256;
+         v = find_next_bit(u->aeoi_held, 256, v + 1)) {
+        if (!test_bit(v, u->aeoi_vectors)) {
+            clear_bit(v, u->aeoi_held);
+            hv_emu_send_msi(u->cpu, v);
+        }
+    }
 }
 
 /* The vCPU's thread, outside KVM_RUN: inject the highest held vector. */
@@ -505,28 +538,36 @@ static void hv_emu_aeoi_work(CPUState *cs, run_on_cpu_data data)
         return;
     }
     u->aeoi_queued = false;
-    vector = hv_emu_aeoi_highest(u);
-    if (vector < 0) {
+    hv_emu_aeoi_release(u);
+    vector = find_last_bit(u->aeoi_held, 256);
+    if (vector >= 256 || !runstate_is_running()) {
         return;
     }
-    if (hv_emu_aeoi_inject(cpu, vector)) {
+    switch (hv_emu_aeoi_inject(cpu, vector)) {
+    case HV_AEOI_INJECTED:
         trace_hv_emu_aeoi_inject(hyperv_vp_index(cs), vector);
-        u->aeoi_held[vector / 32] &= ~(1u << (vector % 32));
+        clear_bit(vector, u->aeoi_held);
         u->aeoi_backoff_ns = HV_AEOI_RETRY_MIN_NS;
         /* Accepted, and out of service at once: the SINT is acked. */
         hv_emu_vector_done(cpu, vector);
-        if (hv_emu_aeoi_highest(u) < 0) {
-            return;
-        }
-    } else {
+        break;
+    case HV_AEOI_DROPPED:
+        /* What the APIC would do: a disabled one, or INIT, loses them. */
+        trace_hv_emu_aeoi_dropped(hyperv_vp_index(cs), vector);
+        bitmap_zero(u->aeoi_held, 256);
+        return;
+    case HV_AEOI_LATER:
         trace_hv_emu_aeoi_wait(hyperv_vp_index(cs), vector,
                                u->aeoi_backoff_ns);
-        u->aeoi_backoff_ns = MIN(u->aeoi_backoff_ns * 2,
-                                 HV_AEOI_RETRY_MAX_NS);
+        break;
+    }
+    if (find_first_bit(u->aeoi_held, 256) >= 256) {
+        return;
     }
     /* One injection per entry; the next one once the vCPU ran again. */
     timer_mod(u->aeoi_timer, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) +
                              u->aeoi_backoff_ns);
+    u->aeoi_backoff_ns = MIN(u->aeoi_backoff_ns * 2, HV_AEOI_RETRY_MAX_NS);
 }
 
 static void hv_emu_aeoi_hold(X86CPU *cpu, uint8_t vector)
@@ -534,7 +575,7 @@ static void hv_emu_aeoi_hold(X86CPU *cpu, uint8_t vector)
     HvEmuCpu *u = cpu->hv_emu;
 
     trace_hv_emu_aeoi_hold(hyperv_vp_index(CPU(cpu)), vector);
-    u->aeoi_held[vector / 32] |= 1u << (vector % 32);
+    set_bit(vector, u->aeoi_held);
     if (!timer_pending(u->aeoi_timer)) {
         u->aeoi_backoff_ns = HV_AEOI_RETRY_MIN_NS;
         hv_emu_aeoi_queue(u);
@@ -544,7 +585,7 @@ static void hv_emu_aeoi_hold(X86CPU *cpu, uint8_t vector)
 /* Reset and unplug: what was held is gone, as an APIC's IRR at INIT. */
 static void hv_emu_aeoi_clear(HvEmuCpu *u)
 {
-    memset(u->aeoi_held, 0, sizeof(u->aeoi_held));
+    bitmap_zero(u->aeoi_held, 256);
     if (u->aeoi_timer) {
         timer_del(u->aeoi_timer);
     }
@@ -1258,6 +1299,7 @@ bool x86_hyperv_emu_realize(X86CPU *cpu, Error **errp)
         }
     }
     u->aeoi_timer = timer_new_ns(QEMU_CLOCK_REALTIME, hv_emu_aeoi_retry, u);
+    u->aeoi_vmse = qemu_add_vm_change_state_handler(hv_emu_aeoi_vm_state, u);
     cpu->hv_emu = u;
     hv_emu_partition_init();
     hv_emu_time_realize(cpu);
@@ -1284,6 +1326,7 @@ void x86_hyperv_emu_unrealize(X86CPU *cpu)
     }
     hv_emu_aeoi_clear(u);
     timer_free(u->aeoi_timer);
+    qemu_del_vm_change_state_handler(u->aeoi_vmse);
     cpu->hv_emu = NULL;
     g_free(u->sints);
     g_free(u);
@@ -1327,9 +1370,43 @@ void x86_hyperv_emu_pre_save(X86CPU *cpu)
     if (hv_emu_feat(cpu, HYPERV_FEAT_RUNTIME)) {
         cpu->env.msr_hv_runtime = hv_emu_runtime(cpu);
     }
-    /* Held AutoEOI vectors travel as pending interrupts (KVM's IRR). */
-    memcpy(cpu->env.hv_emu_aeoi_held, cpu->hv_emu->aeoi_held,
-           sizeof(cpu->env.hv_emu_aeoi_held));
+    /*
+     * Held AutoEOI vectors travel as pending interrupts (KVM's IRR); the
+     * subsection that carries them clears this copy once sent.
+     */
+    memset(cpu->env.hv_emu_aeoi_held, 0, sizeof(cpu->env.hv_emu_aeoi_held));
+    for (int v = find_first_bit(cpu->hv_emu->aeoi_held, 256); v < 256;
+         v = find_next_bit(cpu->hv_emu->aeoi_held, 256, v + 1)) {
+        cpu->env.hv_emu_aeoi_held[v / 32] |= 1u << (v % 32);
+    }
+}
+
+/*
+ * Pending AutoEOI vectors from the stream, held again where QEMU injects
+ * them (AutoEOI on KVM's APIC here too).  A destination that does not
+ * (TCG, KVM's own Hyper-V) would need them in the local APIC's IRR, but
+ * the APIC's state loads after the vCPU's and replaces it: they are lost
+ * there, with a guest error (docs/decisions.md, "AutoEOI on KVM").
+ * Vectors below 16 cannot be raised: ignored.
+ */
+static void hv_emu_aeoi_load(X86CPU *cpu)
+{
+    uint32_t *held = cpu->env.hv_emu_aeoi_held;
+    int v;
+
+    for (v = HV_SINT_FIRST_VECTOR; v < 256; v++) {
+        if (!(held[v / 32] & (1u << (v % 32)))) {
+            continue;
+        }
+        if (hv_emu_aeoi_on_kvm(cpu, v)) {
+            hv_emu_aeoi_hold(cpu, v);
+        } else {
+            hv_guest_error("VP %u: migrated pending AutoEOI vector 0x%x "
+                           "cannot be raised on this path; lost",
+                           hyperv_vp_index(CPU(cpu)), v);
+        }
+    }
+    memset(held, 0, sizeof(cpu->env.hv_emu_aeoi_held));
 }
 
 /*
@@ -1356,6 +1433,8 @@ int x86_hyperv_emu_post_load(X86CPU *cpu)
     int i;
 
     if (!cpu->hv_emu) {
+        /* From a user-path source to KVM's own Hyper-V. */
+        hv_emu_aeoi_load(cpu);
         return 0;
     }
     /* Every vCPU carries the partition's values; they are all the same. */
@@ -1382,17 +1461,7 @@ int x86_hyperv_emu_post_load(X86CPU *cpu)
         hv_emu_update_apic(cpu);
     }
     hv_emu_aeoi_clear(cpu->hv_emu);
-    for (i = 0; i < 256; i++) {
-        if (env->hv_emu_aeoi_held[i / 32] & (1u << (i % 32))) {
-            if (hv_emu_aeoi_held_vector(cpu, i)) {
-                hv_emu_aeoi_hold(cpu, i);
-            } else {
-                /* Not AutoEOI here (TCG, or SINTs changed): the APIC's. */
-                hv_emu_send_vector(cpu, i);
-            }
-        }
-    }
-    memset(env->hv_emu_aeoi_held, 0, sizeof(env->hv_emu_aeoi_held));
+    hv_emu_aeoi_load(cpu);
     hv_emu_time_post_load(cpu);
     return 0;
 }

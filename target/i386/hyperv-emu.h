@@ -93,11 +93,17 @@ void x86_hyperv_emu_set_hcall_accel(bool (*hcall)(X86CPU *cpu));
 /*
  * KVM: inject @vector into @cpu as an interrupt its local APIC already
  * acknowledged, which therefore never enters service (AutoEOI), if the
- * vCPU can take it now; false leaves it to a later attempt.  On the
+ * vCPU can take it now.  LATER leaves it to another attempt; DROPPED
+ * means the APIC would have discarded it (disabled, or INIT).  On the
  * vCPU's thread, outside KVM_RUN, BQL held.
  */
-void x86_hyperv_emu_set_aeoi_accel(bool (*inject)(X86CPU *cpu,
-                                                  uint8_t vector));
+typedef enum HvEmuAeoiResult {
+    HV_AEOI_INJECTED,
+    HV_AEOI_LATER,
+    HV_AEOI_DROPPED,
+} HvEmuAeoiResult;
+typedef HvEmuAeoiResult HvEmuAeoiInject(X86CPU *cpu, uint8_t vector);
+void x86_hyperv_emu_set_aeoi_accel(HvEmuAeoiInject *inject);
 
 /*
  * Realize: refuse hv-* features the user path does not implement, expand

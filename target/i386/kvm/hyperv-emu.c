@@ -196,27 +196,12 @@ static bool kvm_hv_emu_hcall(X86CPU *cpu)
     return true;
 }
 
-/*
- * AutoEOI (hyperv-emu.c holds the vectors): inject @vector as an
- * interrupt KVM's local APIC already acknowledged.  KVM then delivers it
- * through the IDT at the next entry and its APIC never sees it, so
- * nothing enters service: what AutoEOI means.  QEMU must check what the
- * APIC and the CPU would have checked, on the vCPU's thread while it is
- * out of KVM_RUN (nothing of the vCPU's own moves meanwhile):
- *  - interrupts open: RFLAGS.IF at the last exit, no STI/MOV SS shadow;
- *  - no exception, NMI or interrupt already on its way in;
- *  - not in SMM, not running a nested guest (nor, on SVM, with GIF
- *    clear);
- *  - the vector's priority class above the APIC's PPR, and no higher
- *    vector waiting in its IRR (that one goes first, as on hardware);
- *  - running or halted (a halted vCPU is woken: KVM would not wake it
- *    for an event injected this way).
- * QEMU's register copy must be the stale one, or it would overwrite the
- * injection when it is written back.
- */
 /* Offsets in the local APIC's register page (struct kvm_lapic_state). */
-#define LAPIC_PPR   0xa0
-#define LAPIC_IRR   0x200       /* eight 32-bit words, 16 bytes apart */
+#define LAPIC_TPR   0x80
+#define LAPIC_SVR   0xf0
+#define LAPIC_ISR   0x100       /* eight 32-bit words, 16 bytes apart */
+#define LAPIC_IRR   0x200
+#define LAPIC_SVR_ENABLED   (1u << 8)
 
 static uint32_t kvm_hv_emu_lapic_reg(struct kvm_lapic_state *l, int offset)
 {
@@ -226,76 +211,116 @@ static uint32_t kvm_hv_emu_lapic_reg(struct kvm_lapic_state *l, int offset)
     return v;
 }
 
+/* The highest vector set in the ISR or IRR at @base, or -1. */
+static int kvm_hv_emu_lapic_highest(struct kvm_lapic_state *l, int base)
+{
+    int i;
+
+    for (i = 7; i >= 0; i--) {
+        uint32_t w = kvm_hv_emu_lapic_reg(l, base + i * 16);
+
+        if (w) {
+            return i * 32 + 31 - clz32(w);
+        }
+    }
+    return -1;
+}
+
 /*
  * Is the vCPU running a nested guest, or has its own hypervisor shut
  * interrupts out (SVM's GIF)?  An interrupt injected now would go to the
- * wrong level.  KVM says so in kvm_run only since Linux 6.8
- * (KVM_RUN_X86_GUEST_MODE); the nested state's header says it
- * everywhere, and only guests that can run a hypervisor need asking.
+ * wrong level.  kvm_run's flags can be those of before a register load
+ * (loadvm writes the state without running the vCPU), so ask the nested
+ * state itself, whole (KVM may write all of it), and only for guests that
+ * can run a hypervisor.
  */
 static bool kvm_hv_emu_nested_busy(X86CPU *cpu)
 {
     CPUX86State *env = &cpu->env;
-    struct kvm_nested_state hdr = { .size = sizeof(hdr) };
+    int len = kvm_max_nested_state_length();
+    g_autofree struct kvm_nested_state *st = NULL;
+    int ret;
 
-    if (!cpu_has_vmx(env) && !cpu_has_svm(env)) {
+    if ((!cpu_has_vmx(env) && !cpu_has_svm(env)) ||
+        len < (int)sizeof(*st)) {
         return false;
     }
-    /*
-     * A short buffer still gets the header, with the flags (then E2BIG);
-     * a KVM without nested virtualization has nothing to say.
-     */
-    if (kvm_vcpu_ioctl(CPU(cpu), KVM_GET_NESTED_STATE, &hdr) == -EINVAL) {
-        return false;
+    st = g_malloc0(len);
+    st->size = len;
+    ret = kvm_vcpu_ioctl(CPU(cpu), KVM_GET_NESTED_STATE, st);
+    if (ret == -EINVAL) {
+        return false;       /* this KVM runs no nested guests */
     }
-    return (hdr.flags & KVM_STATE_NESTED_GUEST_MODE) ||
-           (cpu_has_svm(env) && !(hdr.flags & KVM_STATE_NESTED_GIF_SET));
+    return ret < 0 || (st->flags & KVM_STATE_NESTED_GUEST_MODE) ||
+           (cpu_has_svm(env) && !(st->flags & KVM_STATE_NESTED_GIF_SET));
 }
 
-static bool kvm_hv_emu_aeoi_inject(X86CPU *cpu, uint8_t vector)
+/*
+ * AutoEOI (hyperv-emu.c holds the vectors): inject @vector as an
+ * interrupt KVM's local APIC already acknowledged.  KVM then delivers it
+ * through the IDT at the next entry and its APIC never sees it, so
+ * nothing enters service: what AutoEOI means.  QEMU must check what the
+ * APIC and the CPU would have checked, on the vCPU's thread while it is
+ * out of KVM_RUN (nothing of the vCPU's own moves meanwhile), from state
+ * read now (kvm_run's copy may predate a register load):
+ *  - the APIC enabled (a disabled one discards the interrupt) and the
+ *    vCPU not waiting for SIPI (INIT cleared its IRR): else dropped;
+ *  - interrupts open: RFLAGS.IF, no STI/MOV SS shadow;
+ *  - no exception, NMI, SMI or interrupt on its way in or pending (they
+ *    go first);
+ *  - not in SMM, not running a nested guest (nor, on SVM, with GIF
+ *    clear);
+ *  - the vector's priority class above the PPR, computed here from the
+ *    TPR and the ISR (KVM's PPR field lags a TPR raised through CR8), and
+ *    no higher vector waiting in the IRR (that one goes first);
+ *  - running or halted (a halted vCPU is woken: KVM would not wake it
+ *    for an event injected this way).
+ * QEMU's register copy must be the stale one, or it would overwrite the
+ * injection when it is written back.
+ */
+static HvEmuAeoiResult kvm_hv_emu_aeoi_inject(X86CPU *cpu, uint8_t vector)
 {
     CPUState *cs = CPU(cpu);
-    struct kvm_run *run = cs->kvm_run;
     struct kvm_vcpu_events ev;
     struct kvm_mp_state mp;
     struct kvm_lapic_state lapic;
-    int i;
+    struct kvm_regs regs;
+    int tpr, isr, irr;
 
-    if (cs->vcpu_dirty || !run->if_flag ||
-        (run->flags & (KVM_RUN_X86_SMM | KVM_RUN_X86_GUEST_MODE))) {
-        return false;
-    }
-    if (kvm_hv_emu_nested_busy(cpu)) {
-        return false;
-    }
-    if (kvm_vcpu_ioctl(cs, KVM_GET_VCPU_EVENTS, &ev) < 0 ||
-        ev.exception.injected || ev.exception.pending || ev.nmi.injected ||
-        ev.interrupt.injected || ev.interrupt.shadow ||
-        ((ev.flags & KVM_VCPUEVENT_VALID_TRIPLE_FAULT) &&
-         ev.triple_fault.pending)) {
-        return false;
+    if (cs->vcpu_dirty) {
+        return HV_AEOI_LATER;
     }
     if (kvm_vcpu_ioctl(cs, KVM_GET_MP_STATE, &mp) < 0 ||
-        (mp.mp_state != KVM_MP_STATE_RUNNABLE &&
-         mp.mp_state != KVM_MP_STATE_HALTED)) {
-        return false;
+        kvm_vcpu_ioctl(cs, KVM_GET_LAPIC, &lapic) < 0) {
+        return HV_AEOI_LATER;
     }
-    if (kvm_vcpu_ioctl(cs, KVM_GET_LAPIC, &lapic) < 0) {
-        return false;
+    if (mp.mp_state == KVM_MP_STATE_INIT_RECEIVED ||
+        !(kvm_hv_emu_lapic_reg(&lapic, LAPIC_SVR) & LAPIC_SVR_ENABLED)) {
+        return HV_AEOI_DROPPED;
     }
-    if ((vector >> 4) <= ((kvm_hv_emu_lapic_reg(&lapic, LAPIC_PPR) >> 4) &
-                          0xf)) {
-        return false;
+    if (mp.mp_state != KVM_MP_STATE_RUNNABLE &&
+        mp.mp_state != KVM_MP_STATE_HALTED) {
+        return HV_AEOI_LATER;
     }
-    for (i = 7; i >= vector / 32; i--) {
-        uint32_t irr = kvm_hv_emu_lapic_reg(&lapic, LAPIC_IRR + i * 16);
-
-        if (i == vector / 32) {
-            irr = irr >> (vector % 32) >> 1;    /* the vectors above it */
-        }
-        if (irr) {
-            return false;
-        }
+    tpr = kvm_hv_emu_lapic_reg(&lapic, LAPIC_TPR) & 0xf0;
+    isr = kvm_hv_emu_lapic_highest(&lapic, LAPIC_ISR);
+    irr = kvm_hv_emu_lapic_highest(&lapic, LAPIC_IRR);
+    if ((vector & 0xf0) <= MAX(tpr, isr < 0 ? 0 : isr & 0xf0) ||
+        irr > vector) {
+        return HV_AEOI_LATER;
+    }
+    if (kvm_vcpu_ioctl(cs, KVM_GET_REGS, &regs) < 0 ||
+        !(regs.rflags & IF_MASK) ||
+        kvm_vcpu_ioctl(cs, KVM_GET_VCPU_EVENTS, &ev) < 0 ||
+        ev.exception.injected || ev.exception.pending ||
+        ev.nmi.injected || ev.nmi.pending || ev.interrupt.injected ||
+        ev.interrupt.shadow ||
+        ((ev.flags & KVM_VCPUEVENT_VALID_SMM) &&
+         (ev.smi.smm || ev.smi.pending)) ||
+        ((ev.flags & KVM_VCPUEVENT_VALID_TRIPLE_FAULT) &&
+         ev.triple_fault.pending) ||
+        kvm_hv_emu_nested_busy(cpu)) {
+        return HV_AEOI_LATER;
     }
     /* Only the interrupt changes; NMI, SMM and INIT state are left be. */
     ev.flags &= KVM_VCPUEVENT_VALID_PAYLOAD | KVM_VCPUEVENT_VALID_SHADOW;
@@ -303,16 +328,18 @@ static bool kvm_hv_emu_aeoi_inject(X86CPU *cpu, uint8_t vector)
     ev.interrupt.nr = vector;
     ev.interrupt.soft = 0;
     if (kvm_vcpu_ioctl(cs, KVM_SET_VCPU_EVENTS, &ev) < 0) {
-        return false;
+        warn_report_once("kvm: cannot inject a Hyper-V AutoEOI interrupt");
+        return HV_AEOI_LATER;
     }
     if (mp.mp_state == KVM_MP_STATE_HALTED) {
         mp.mp_state = KVM_MP_STATE_RUNNABLE;
         if (kvm_vcpu_ioctl(cs, KVM_SET_MP_STATE, &mp) < 0) {
-            error_report("kvm: cannot wake a vCPU for a Hyper-V interrupt");
-            abort();
+            /* Injected all the same: it goes in when the vCPU wakes. */
+            warn_report_once("kvm: cannot wake a vCPU for a Hyper-V "
+                             "AutoEOI interrupt");
         }
     }
-    return true;
+    return HV_AEOI_INJECTED;
 }
 
 /*
