@@ -48,6 +48,9 @@ struct hv_message_page *synic_simp(unsigned int cpu);
 struct hv_event_flags_page *synic_siefp(unsigned int cpu);
 struct hv_message *synic_slot(unsigned int cpu, unsigned int sint);
 
+/* Entries of the SINT handler on top of itself (not counted). */
+unsigned int sint_irq_reentries(void);
+
 /* aeoi=all: sint_program() gives every unmasked SINT AutoEOI. */
 bool synic_aeoi_all(void);
 
