@@ -96,6 +96,31 @@ static void setup_apic_mode(void)
     }
 }
 
+
+/*
+ * Entries of the shared SINT handler on top of itself (lib/synic.c) are
+ * never the local APIC's doing.  In the nested lab (accel kvm-k, kvm-u,
+ * kvm-nohv) its L0 is on record for them: an INFO line, which the runner
+ * takes as evidence for a retry.  Anywhere else nothing below the guest
+ * explains them, and they fail.
+ */
+static void report_reentries(void)
+{
+    const char *accel = opt_get("accel");
+    unsigned int n = sint_irq_reentries();
+    bool lab = accel && (!strcmp(accel, "kvm-k") || !strcmp(accel, "kvm-u") ||
+                         !strcmp(accel, "kvm-nohv"));
+
+    if (n && lab) {
+        report_info("apic-double: the SINT handler was entered %u time(s) "
+                    "on top of itself with interrupts off: an injection "
+                    "repeated below the guest; not counted", n);
+    } else if (n) {
+        report(false, "sint handler: never entered on top of itself "
+               "(%u time(s))", n);
+    }
+}
+
 void boot_main(uint32_t magic, uint32_t mbi)
 {
     bool mbi_ok;
@@ -135,11 +160,6 @@ void boot_main(uint32_t magic, uint32_t mbi)
                opt_get("suite") ? opt_get("suite") : "(none given)");
     }
     irq_disable();
-    if (sint_irq_reentries()) {
-        report_info("apic-double: the SINT handler was entered %u time(s) "
-                    "on top of itself with interrupts off: an injection "
-                    "repeated below the guest; not counted",
-                    sint_irq_reentries());
-    }
+    report_reentries();
     report_summary_and_exit();
 }
