@@ -56,6 +56,24 @@ int x86_hyperv_emu_post_load(X86CPU *cpu)
     return 0;
 }
 
+/* KVM's own SynIC does AutoEOI: a vector from a user-path source waits. */
+bool x86_hyperv_emu_apic_post_load(X86CPU *cpu, uint32_t *irr)
+{
+    uint32_t *held = cpu->env.hv_emu_aeoi_held;
+    bool changed = false;
+    int i;
+
+    for (i = 0; i < ARRAY_SIZE(cpu->env.hv_emu_aeoi_held); i++) {
+        /* Vectors 0-15 cannot be raised; a stream that has them lies. */
+        uint32_t add = held[i] & (i ? ~0u : 0xffff0000u);
+
+        changed |= (irr[i] | add) != irr[i];
+        irr[i] |= add;
+        held[i] = 0;
+    }
+    return changed;
+}
+
 bool x86_hyperv_emu_cpuid(X86CPU *cpu, uint32_t index, uint32_t *eax,
                           uint32_t *ebx, uint32_t *ecx, uint32_t *edx)
 {

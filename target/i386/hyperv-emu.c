@@ -1382,12 +1382,10 @@ void x86_hyperv_emu_pre_save(X86CPU *cpu)
 }
 
 /*
- * Pending AutoEOI vectors from the stream, held again where QEMU injects
- * them (AutoEOI on KVM's APIC here too).  A destination that does not
- * (TCG, KVM's own Hyper-V) would need them in the local APIC's IRR, but
- * the APIC's state loads after the vCPU's and replaces it: they are lost
- * there, with a guest error (docs/decisions.md, "AutoEOI on KVM").
- * Vectors below 16 cannot be raised: ignored.
+ * Pending AutoEOI vectors from the stream that QEMU injects on this path
+ * (the user path on KVM): held again.  The others wait in the stream's
+ * copy for the local APIC, whose state loads after the vCPU's and would
+ * replace an IRR written now (x86_hyperv_emu_apic_post_load).
  */
 static void hv_emu_aeoi_load(X86CPU *cpu)
 {
@@ -1395,18 +1393,41 @@ static void hv_emu_aeoi_load(X86CPU *cpu)
     int v;
 
     for (v = HV_SINT_FIRST_VECTOR; v < 256; v++) {
-        if (!(held[v / 32] & (1u << (v % 32)))) {
-            continue;
-        }
-        if (hv_emu_aeoi_on_kvm(cpu, v)) {
+        if ((held[v / 32] & (1u << (v % 32))) &&
+            hv_emu_aeoi_on_kvm(cpu, v)) {
             hv_emu_aeoi_hold(cpu, v);
-        } else {
-            hv_guest_error("VP %u: migrated pending AutoEOI vector 0x%x "
-                           "cannot be raised on this path; lost",
-                           hyperv_vp_index(CPU(cpu)), v);
+            held[v / 32] &= ~(1u << (v % 32));
+        }
+    }
+}
+
+bool x86_hyperv_emu_apic_post_load(X86CPU *cpu, uint32_t *irr)
+{
+    uint32_t *held = cpu->env.hv_emu_aeoi_held;
+    bool changed = false;
+    int v;
+
+    for (v = HV_SINT_FIRST_VECTOR; v < 256; v++) {
+        uint32_t bit = 1u << (v % 32);
+
+        if (hv_emu_aeoi_on_kvm(cpu, v)) {
+            /*
+             * From a source where the APIC does AutoEOI (KVM's own SynIC):
+             * KVM's APIC here would put it in service, so QEMU takes it.
+             */
+            if (irr[v / 32] & bit) {
+                irr[v / 32] &= ~bit;
+                hv_emu_aeoi_hold(cpu, v);
+                changed = true;
+            }
+        } else if ((held[v / 32] & bit) && !(irr[v / 32] & bit)) {
+            /* The APIC here does AutoEOI (TCG's, KVM's own SynIC). */
+            irr[v / 32] |= bit;
+            changed = true;
         }
     }
     memset(held, 0, sizeof(cpu->env.hv_emu_aeoi_held));
+    return changed;
 }
 
 /*
@@ -1433,8 +1454,7 @@ int x86_hyperv_emu_post_load(X86CPU *cpu)
     int i;
 
     if (!cpu->hv_emu) {
-        /* From a user-path source to KVM's own Hyper-V. */
-        hv_emu_aeoi_load(cpu);
+        /* KVM's own Hyper-V: held vectors wait for the APIC's state. */
         return 0;
     }
     /* Every vCPU carries the partition's values; they are all the same. */

@@ -117,6 +117,15 @@ void x86_hyperv_emu_reset(X86CPU *cpu);
 /* Migration: bring env up to date; rebuild from env after loading. */
 void x86_hyperv_emu_pre_save(X86CPU *cpu);
 int x86_hyperv_emu_post_load(X86CPU *cpu);
+/*
+ * The local APIC of @cpu has loaded its state, @irr included, after the
+ * vCPU's, and is about to hand it to the accelerator (BQL, VM stopped).
+ * Pending AutoEOI SINT vectors go to whatever does AutoEOI on this path:
+ * out of @irr into the set QEMU injects (the user path on KVM), or into
+ * @irr from the migration stream (everywhere else).  Returns whether
+ * @irr changed.
+ */
+bool x86_hyperv_emu_apic_post_load(X86CPU *cpu, uint32_t *irr);
 
 /*
  * CPUID 0x40000000 .. 0x4fffffff.  Returns false when the user path does

@@ -98,8 +98,9 @@ static void setup_apic_mode(void)
 
 
 /*
- * Entries of the shared SINT handler on top of itself (lib/synic.c) are
- * never the local APIC's doing.  In the nested lab (accel kvm-k, kvm-u,
+ * Entries of the shared SINT handler on top of itself, or into any code
+ * running with interrupts off (lib/synic.c), are never the local APIC's
+ * doing.  In the nested lab (accel kvm-k, kvm-u,
  * kvm-nohv) its L0 is on record for them: an INFO line, which the runner
  * takes as evidence for a retry.  Anywhere else nothing below the guest
  * explains them, and they fail.
@@ -113,10 +114,11 @@ static void report_reentries(void)
 
     if (n && lab) {
         report_info("apic-double: the SINT handler was entered %u time(s) "
-                    "on top of itself with interrupts off: an injection "
-                    "repeated below the guest; not counted", n);
+                    "with interrupts off (on top of itself, or elsewhere): "
+                    "an injection repeated below the guest; not counted",
+                    n);
     } else if (n) {
-        report(false, "sint handler: never entered on top of itself "
+        report(false, "sint handler: never entered with interrupts off "
                "(%u time(s))", n);
     }
 }

@@ -96,6 +96,8 @@ mkdir -p "$stage"
     echo "GUEST_CASE_FILTER='${guest_filter:-*}'"
     echo "GUEST_ACCELS='$guest_accels'"
     echo "LAB_PARTS='$parts'"
+    # Migration pairs by hand (migrate.sh's MIGRATE_PAIRS); all by default.
+    [ -z "${MIGRATE_PAIRS:-}" ] || echo "export MIGRATE_PAIRS='$MIGRATE_PAIRS'"
 } >"$stage/lab.env"
 if has linux; then
     "$top/tests/linux/build-initramfs.sh" "$build"

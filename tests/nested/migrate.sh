@@ -160,7 +160,7 @@ start() {
         -device hyperv-testdev -device isa-debug-exit,iobase=0xf4,iosize=4 \
         -chardev "pipe,id=ser,path=$d/$side-ser" -serial chardev:ser \
         -chardev "pipe,id=qmp,path=$d/$side-qmp" -mon chardev=qmp,mode=control \
-        -kernel "$image" -append "${pair_append:-$APPEND}" "$@" \
+        -kernel "$image" -append "$APPEND" "$@" \
         </dev/null >"$d/$side.err" 2>&1 &
     qemu_pid=$!
     send "$d/$side-qmp.in" '{"execute": "qmp_capabilities"}'
@@ -276,24 +276,9 @@ migrate_steps() {
     esac
 }
 
-# hv_path_of SIDE: who emulates Hyper-V on that side in the lab
-hv_path_of() {
-    case $1 in
-    ours-u|ours-nohv) echo user ;;
-    *) [ "${HV_LAB:-0}" = 1 ] && echo kernel || echo user ;;
-    esac
-}
-
 run_pair() {
     src=$1 dst=$2
     p=$prefix/$src-to-$dst
-    # A pending AutoEOI SINT does not yet cross between the kernel and the
-    # user path (docs/decisions.md, "AutoEOI on KVM"): the guest says so
-    # in an INFO line instead of checking it there.
-    pair_append=$APPEND
-    if [ "$(hv_path_of "$src")" != "$(hv_path_of "$dst")" ]; then
-        pair_append="$APPEND aeoi-mig=off"
-    fi
     d=$work/$src-to-$dst
     readers=
     for w in "$src" "$dst"; do

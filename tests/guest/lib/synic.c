@@ -281,20 +281,21 @@ unsigned int flags_count(unsigned int cpu, unsigned int sint)
 
 /*
  * The handler runs with interrupts off and never turns them on, so an
- * entry on top of itself cannot come from the local APIC: the nested
- * lab's L0 delivers an injected vector a second time that way
- * (docs/decisions.md, "Repeated messages in the nested lab").  Such an
- * entry is not counted and writes no EOI.  The suite's end says how many
- * there were (apic-double, which the runner takes as evidence of a fault
- * below the guest); the handler itself prints nothing, since the code it
- * interrupted may hold the console.
+ * entry on top of itself cannot come from the local APIC, nor can any
+ * entry into code that ran with interrupts off (the handler is one such
+ * code): the nested lab's L0 delivers an injected vector a second time
+ * that way (docs/decisions.md, "Repeated messages in the nested lab").
+ * Such an entry is not counted and writes no EOI.  The suite's end says
+ * how many there were (apic-double, which the runner takes as evidence
+ * of a fault below the guest); the handler itself prints nothing, since
+ * the code it interrupted may hold the console.
  */
 static void sint_irq_handler(struct ex_regs *regs)
 {
     unsigned int cpu = smp_id();
     unsigned int vec = regs->vector & 0xff;
 
-    if (irq_running[cpu]) {
+    if (irq_running[cpu] || !(regs->rflags & RFLAGS_IF)) {
         __atomic_fetch_add(&irq_reentries, 1, __ATOMIC_RELAXED);
         return;
     }

@@ -139,9 +139,11 @@ static inline void irq_disable(void)
     asm volatile("cli" : : : "memory");
 }
 
+#define RFLAGS_IF   (1u << 9)
+
 static inline bool irq_enabled(void)
 {
-    return read_rflags() & (1u << 9);
+    return read_rflags() & RFLAGS_IF;
 }
 
 /*

@@ -306,20 +306,8 @@ static bool wait_for_go(void)
  * path on KVM, held by QEMU (which keeps AutoEOI vectors away from KVM's
  * APIC and migrates what it holds).  Interrupts stay off until the go.
  */
-static bool aeoi_mig_off(void)
-{
-    const char *o = opt_get("aeoi-mig");
-
-    return o && !strcmp(o, "off");
-}
-
 static void aeoi_raise_held(void)
 {
-    if (aeoi_mig_off()) {
-        report_info("aeoi-mig=off: no AutoEOI SINT left pending across "
-                    "this migration (kernel and user path differ)");
-        return;
-    }
     sint_irq_install(AEOI_VECTOR);
     sint_program(AEOI_SINT, AEOI_VECTOR, HV_SINT_AUTO_EOI);
     hv_testdev_route_create(0, AEOI_SINT);
@@ -337,9 +325,6 @@ static void aeoi_check_held(void)
     unsigned int before = sint_irq_count(0, AEOI_VECTOR);
     bool ok;
 
-    if (aeoi_mig_off()) {
-        return;
-    }
     irq_enable();
     ok = sint_irq_wait(0, AEOI_VECTOR, 1, SYNIC_ARRIVE_US);
     report(before == 0 && ok, "destination: the AutoEOI SINT raised with "
