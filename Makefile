@@ -41,7 +41,7 @@ CONFIGURE_FLAGS := --target-list=x86_64-softmmu --enable-kvm --enable-tcg \
 	--python=/usr/bin/python3 --enable-werror
 
 # Files of ours that are copied over the QEMU tree, and our patches.
-OVERLAY := $(shell find hw include target tests/qtest -type f 2>/dev/null)
+OVERLAY := $(shell find hw include target tests/qtest tests/unit -type f 2>/dev/null)
 PATCHES := $(wildcard patches/*.series patches/*/*.patch)
 
 .PHONY: all qemu upstream firmware run check bench check-qtest check-guest \
@@ -98,7 +98,7 @@ BUILD_TARGETS = qemu-system-x86_64 recurse-all
 
 qemu: $(QEMU_BUILD)/config-host.mak firmware
 	@$(MAKE) --no-print-directory -C $(QEMU_BUILD) -j$$(nproc) \
-		$(if $(V),V=1,) $(BUILD_TARGETS) $(addprefix tests/qtest/,$(QTESTS))
+		$(if $(V),V=1,) $(BUILD_TARGETS) $(QTESTS)
 	@scripts/link-firmware.sh $(QEMU_BUILD) $(FIRMWARE)
 
 upstream: $(UP_BUILD)/config-host.mak

@@ -5,7 +5,7 @@
 #
 # Make DEST the QEMU 10.0.2 source tree: the tarball, then patches/base.series
 # (what Debian's +ds tarball needs to build), and with "overlay" also our files
-# (hw/ include/ target/ tests/qtest/ of this repository) and patches/series.
+# (hw/ include/ target/ tests/qtest/ tests/unit/ of this repository) and patches/series.
 #
 # The tree is composed in a staging folder and copied into DEST with rsync
 # --checksum, so only files whose content changed get a new modification
@@ -68,7 +68,7 @@ if [ "$mode" = overlay ]; then
         mkdir -p "$stage/$(dirname "$f")"
         cp "$top/$f" "$stage/$f"
         n=$((n + 1))
-    done < <(cd "$top" && find hw include target tests/qtest -type f 2>/dev/null | sort)
+    done < <(cd "$top" && find hw include target tests/qtest tests/unit -type f 2>/dev/null | sort)
     echo "prepare-tree: copied $n overlay files"
     apply_series "$top/patches/series"
 fi

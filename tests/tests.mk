@@ -17,7 +17,8 @@
 
 RESULTS := $(B)/tests/results
 LAYERS := qtest guest nested linux builds
-QTESTS := hyperv-test
+# Our qtests and unit tests, as build targets of QEMU's tree.
+QTESTS := tests/qtest/hyperv-test tests/unit/test-vmbus-ring
 
 include tests/guest/guest.mk tests/nested/nested.mk tests/linux/linux.mk
 

@@ -134,6 +134,15 @@ synic-defects-dup | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device
 synic-defects-race | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=race
 synic-defects-stream | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-defects part=stream
 synic-defects-reset | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv_passthrough -device hyperv-testdev -smp 2 | suite=synic-reset live=1
+# The VMBus host (-device vmbus-bridge) through a well-behaved client
+# (suites/vmbus.c), with hv-balloon to offer a channel; one QEMU per
+# part.  vmbus-version names the version the bus must end on: 4.0 is the
+# highest that QEMU 10.0.2 speaks.
+vmbus-connect  | tcg kvm-host kvm-k kvm-u kvm-nohv | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-balloon -smp 2 | suite=vmbus part=connect vmbus-version=4.0
+vmbus-offers   | tcg kvm-host kvm-k kvm-u kvm-nohv | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-balloon -smp 2 | suite=vmbus part=offers
+vmbus-gpadl    | tcg kvm-host kvm-k kvm-u kvm-nohv | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-balloon -smp 2 | suite=vmbus part=gpadl
+vmbus-open-close | tcg kvm-host kvm-k kvm-u kvm-nohv | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-balloon -smp 2 | suite=vmbus part=open-close
+vmbus-unload   | tcg kvm-host kvm-k kvm-u kvm-nohv | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-balloon -smp 2 | suite=vmbus part=unload
 '
 
 die() {
