@@ -18,7 +18,7 @@
 RESULTS := $(B)/tests/results
 LAYERS := qtest guest nested linux builds
 # Our qtests and unit tests, as build targets of QEMU's tree.
-QTESTS := tests/qtest/hyperv-test tests/unit/test-vmbus-ring
+QTESTS := tests/qtest/hyperv-test tests/unit/test-vmbus-ring tests/unit/test-vmbus-gpadl
 
 include tests/guest/guest.mk tests/nested/nested.mk tests/linux/linux.mk
 

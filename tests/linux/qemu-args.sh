@@ -13,5 +13,6 @@ LINUX_HV_FLAGS=hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-
 LINUX_HV_FLAGS_U=hv-relaxed,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-time,hv-synic,hv-stimer,hv-stimer-direct,hv-frequencies,hv-reset,hv-crash,kvm=off
 # The guest kernel stays quiet: the report is printed by its init.
 LINUX_APPEND="console=ttyS0 quiet loglevel=3 panic=-1"
-# Devices besides the machine's own: only the VMBus bridge; no NIC, no VGA.
-LINUX_DEVICES="-nodefaults -display none -no-reboot -serial stdio -monitor none -device vmbus-bridge"
+# Devices besides the machine's own: the VMBus bridge and a device on it
+# (hv-balloon, which Linux binds hv_balloon to); no NIC, no VGA.
+LINUX_DEVICES="-nodefaults -display none -no-reboot -serial stdio -monitor none -device vmbus-bridge -device hv-balloon"

@@ -527,3 +527,30 @@ bool vmbus_parse_version(const char *s, uint32_t *version)
     *version = VMBUS_VERSION(major, minor);
     return true;
 }
+
+void vmbus_contact_fill(const struct vmbus_client *c, uint32_t version,
+                        struct vmbus_msg_initiate_contact *msg)
+{
+    memset(msg, 0, sizeof(*msg));
+    msg->header.type = VMBUS_MSG_INITIATE_CONTACT;
+    msg->version = version;
+    msg->target_vp = c->vp_index;
+    if (version >= VMBUS_VERSION_5_0) {
+        msg->v5.msg_sint = vmbus_version_sint(c, version);
+    } else {
+        msg->interrupt_page = virt_to_phys(c->interrupt_page);
+    }
+    msg->monitor_page1 = virt_to_phys(c->monitor_pages[0]);
+    msg->monitor_page2 = virt_to_phys(c->monitor_pages[1]);
+}
+
+unsigned int vmbus_drain(struct vmbus_client *c, uint64_t quiet_us,
+                         unsigned int max)
+{
+    unsigned int n = 0;
+
+    while (n < max && vmbus_recv_any(c, NULL, 0, NULL, quiet_us) >= 0) {
+        n++;
+    }
+    return n;
+}

@@ -439,6 +439,22 @@ void vmbus_ring_free(struct vmbus_ring_pages *r);
 struct vmbus_ring_header *vmbus_ring_send_hdr(struct vmbus_ring_pages *r);
 struct vmbus_ring_header *vmbus_ring_recv_hdr(struct vmbus_ring_pages *r);
 
+/*
+ * For hostile tests (suites/vmbus_hostile.c).
+ *
+ * vmbus_contact_fill() fills *msg with the INITIATE_CONTACT that
+ * vmbus_contact() would send for version; the caller may then spoil it.
+ */
+void vmbus_contact_fill(const struct vmbus_client *c, uint32_t version,
+                        struct vmbus_msg_initiate_contact *msg);
+
+/*
+ * Take and drop host messages until none has come for quiet_us, at
+ * most max of them.  Returns how many were taken.
+ */
+unsigned int vmbus_drain(struct vmbus_client *c, uint64_t quiet_us,
+                         unsigned int max);
+
 /* "aabbccdd-eeff-..." for a wire GUID; buf holds at least 37 bytes */
 const char *vmbus_guid_str(const struct vmbus_guid *g, char *buf);
 bool vmbus_guid_equal(const struct vmbus_guid *a, const struct vmbus_guid *b);
