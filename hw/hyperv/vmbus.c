@@ -394,11 +394,6 @@ static bool vmbus_ring_check(VMBusChannel *chan, VMBusRing *r)
 }
 
 /* Ring access: @off bytes into the ring that starts at GPADL page @first. */
-typedef struct VMBusRingWindow {
-    VMBusChannel *chan;
-    uint32_t first;
-} VMBusRingWindow;
-
 static bool vmbus_ring_access(VMBusChannel *chan, uint32_t first,
                               uint32_t off, void *buf, uint32_t len,
                               bool write)
@@ -1301,9 +1296,18 @@ static void vmbus_bh(void *opaque)
 {
     VMBus *bus = opaque;
     VMBusMsgBuf *m;
+    unsigned n;
 
-    for (;;) {
+    /*
+     * At most a queue's worth per run: vCPUs posting all the time must
+     * not keep the main loop here.
+     */
+    for (n = 0;; n++) {
         vmbus_tx_run(bus);
+        if (n == VMBUS_RX_MAX) {
+            vmbus_kick(bus);
+            return;
+        }
         /* Guest requests wait while the guest does not take answers. */
         if (bus->tx_count >= VMBUS_TX_BACKLOG) {
             return;
@@ -1972,7 +1976,9 @@ static int vmbus_post_load(void *opaque, int version_id)
             .host_ring_page = c->host_ring_page,
         };
 
-        if (!chan || c->state > VMBUS_CHAN_OPEN ||
+        /* Every channel once: vmbus_disconnect() left them all NEW. */
+        if (!chan || chan->state != VMBUS_CHAN_NEW || chan->rescinded ||
+            c->state > VMBUS_CHAN_OPEN ||
             (c->state != VMBUS_CHAN_NEW &&
              bus->state == VMBUS_DISCONNECTED)) {
             error_report("vmbus: channel %u in the stream does not match "
@@ -2011,6 +2017,8 @@ static int vmbus_post_load(void *opaque, int version_id)
             goto out;
         }
         m = g_memdup2(&s->msgs[i], sizeof(*m));
+        /* The source's sequence numbers mean nothing here. */
+        m->seq = ++bus->tx_seq;
         if (i < s->ntx) {
             QSIMPLEQ_INSERT_TAIL(&bus->tx, m, link);
             bus->tx_count++;
