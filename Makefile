@@ -42,7 +42,7 @@ CONFIGURE_FLAGS := --target-list=x86_64-softmmu --enable-kvm --enable-tcg \
 
 # Files of ours that are copied over the QEMU tree, and our patches.
 OVERLAY := $(shell find hw include target tests/qtest tests/unit -type f 2>/dev/null)
-PATCHES := $(wildcard patches/*.series patches/*/*.patch)
+PATCHES := $(wildcard patches/series patches/*.series patches/*/*.patch)
 
 .PHONY: all qemu upstream firmware run check bench check-qtest check-guest \
 	check-nested check-linux guest-tests host-setup clean distclean help

@@ -15,6 +15,7 @@
 #include "qemu/osdep.h"
 #include "qemu/module.h"
 #include "hw/hyperv/vmbus.h"
+#include "migration/vmstate.h"
 #include "qom/object.h"
 
 #define TYPE_VMBUS_ECHO "vmbus-echo"
@@ -55,6 +56,18 @@ static int vmbus_echo_open(VMBusChannel *chan)
     return 0;
 }
 
+/* Its channel resumes on the destination as it was (vmbus.c). */
+static const VMStateDescription vmstate_vmbus_echo = {
+    .name = TYPE_VMBUS_ECHO,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_STRUCT(parent, VMBusEcho, 0, vmstate_vmbus_dev, VMBusDevice),
+        VMSTATE_UINT64(echoed, VMBusEcho),
+        VMSTATE_END_OF_LIST()
+    }
+};
+
 static void vmbus_echo_class_init(ObjectClass *klass, void *data)
 {
     VMBusDeviceClass *vdc = VMBUS_DEVICE_CLASS(klass);
@@ -64,6 +77,7 @@ static void vmbus_echo_class_init(ObjectClass *klass, void *data)
     vdc->open_channel = vmbus_echo_open;
     vdc->chan_notify_cb = vmbus_echo_notify;
     dc->desc = "VMBus test device: echoes every packet";
+    dc->vmsd = &vmstate_vmbus_echo;
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 

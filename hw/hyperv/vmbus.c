@@ -35,8 +35,10 @@
 #include "hw/qdev-properties-system.h"  /* UUID properties */
 #include "hw/qdev-properties.h"
 #include "hw/sysbus.h"
+#include "migration/qemu-file-types.h"     /* QEMU 10.0.2's GPADL list */
 #include "migration/vmstate.h"
 #include "qapi/error.h"
+#include "qapi/qapi-commands-machine.h"    /* query-vmbus */
 #include "qemu/error-report.h"          /* migration errors only */
 #include "qemu/main-loop.h"
 #include "qemu/uuid.h"
@@ -81,6 +83,7 @@ typedef struct VMBusChanMig {
     uint32_t host_reserved;
     bool failed;
     bool rescinded;
+    bool reoffer;               /* a subsection: only when set */
 } VMBusChanMig;
 
 typedef struct VMBusGpadlMig {
@@ -95,6 +98,39 @@ typedef struct VMBusGpadlMig {
     uint64_t *pfns;
 } VMBusGpadlMig;
 
+/*
+ * QEMU 10.0.2's stream (bridge version 0), read as it comes and turned
+ * into ours at post_load (vmbus_old_post_load()).
+ */
+#define VMBUS_OLD_RX_LEN        16
+
+typedef struct VMBusOldGpadl {
+    uint32_t id;
+    uint32_t relid;
+    uint32_t npages;
+    uint32_t seen;
+    uint64_t *pfns;
+    uint8_t state;
+} VMBusOldGpadl;
+
+typedef struct VMBusOldMsg {
+    uint32_t len;
+    uint8_t data[HV_MESSAGE_PAYLOAD_SIZE];
+} VMBusOldMsg;
+
+typedef struct VMBusOld {
+    uint8_t state;
+    uint32_t version;
+    uint32_t target_vp;
+    uint64_t int_page;
+    uint32_t ngpadls;
+    uint64_t npages;            /* in all of them */
+    VMBusOldGpadl *gpadls;
+    uint8_t rx_head;
+    uint8_t rx_size;
+    VMBusOldMsg rx[VMBUS_OLD_RX_LEN];
+} VMBusOld;
+
 typedef struct VMBusMig {
     uint32_t state;
     uint32_t version;
@@ -107,6 +143,7 @@ typedef struct VMBusMig {
     int32_t nmsgs;
     VMBusMsgBuf *msgs;          /* queued to the guest, then from it */
     uint32_t ntx;
+    VMBusOld old;
 } VMBusMig;
 
 typedef enum VMBusState {
@@ -129,6 +166,7 @@ struct VMBusChannel {
     uint32_t conn_id;
     VMBusChanState state;
     bool rescinded;             /* rescind sent, RELID_RELEASED to come */
+    bool reoffer;               /* and then offered again (not unplugged) */
     /* Open: what OPENCHANNEL said, and the rings. */
     uint32_t open_id;
     uint32_t target_vp;
@@ -171,6 +209,11 @@ struct VMBus {
     uint64_t tx_inflight;
 
     VMBusMig *mig;              /* the migration stream's copy */
+    /*
+     * From QEMU 10.0.2's stream: the guest is taken to have its offers,
+     * but one more REQUESTOFFERS is answered (vmbus_request_offers()).
+     */
+    bool offers_implied;
     bool resetting;             /* devices are reset by their own means */
 };
 
@@ -844,7 +887,10 @@ static void vmbus_channel_disconnect(VMBusChannel *chan)
     if (chan->rescinded) {
         /* The guest is gone: it will not release anything any more. */
         chan->rescinded = false;
-        vmbus_device_release(chan->dev);
+        if (!chan->reoffer) {
+            vmbus_device_release(chan->dev);
+        }
+        chan->reoffer = false;
     }
 }
 
@@ -861,6 +907,7 @@ static void vmbus_disconnect(VMBus *bus, bool keep_route)
     }
     bus->state = VMBUS_DISCONNECTED;
     bus->version = 0;
+    bus->offers_implied = false;
 }
 
 static void vmbus_initiate_contact(VMBus *bus, const VMBusMsgContact *m)
@@ -911,10 +958,28 @@ static void vmbus_offer_if_new(VMBusChannel *chan)
     }
 }
 
+static void vmbus_offer_again(VMBusChannel *chan)
+{
+    if (chan->state == VMBUS_CHAN_OFFERED && !chan->rescinded) {
+        vmbus_offer(chan);
+    }
+}
+
 static void vmbus_request_offers(VMBus *bus)
 {
     VMBusMsgHdr done = { .type = VMBUS_MSG_ALLOFFERS_DELIVERED };
 
+    if (bus->offers_implied) {
+        /*
+         * Migrated from QEMU 10.0.2 between VERSION_RESPONSE and this
+         * REQUESTOFFERS: the offers taken as sent go out now.
+         */
+        bus->offers_implied = false;
+        vmbus_for_each_channel(bus, vmbus_offer_again);
+        vmbus_for_each_channel(bus, vmbus_offer_if_new);
+        vmbus_send(bus, &done, sizeof(done));
+        return;
+    }
     if (bus->state != VMBUS_CONNECTED) {
         hv_guest_error("vmbus: REQUESTOFFERS %s; ignored",
                        bus->state == VMBUS_OFFERED ? "twice" :
@@ -1163,6 +1228,12 @@ static void vmbus_relid_released(VMBus *bus, const VMBusMsgRelid *m)
     chan->state = VMBUS_CHAN_NEW;
     chan->rescinded = false;
     vmbus_gpadl_free_relid(&bus->gpadls, chan->relid);
+    if (chan->reoffer) {
+        /* Given back to be taken afresh (vmbus_old_post_load()). */
+        chan->reoffer = false;
+        vmbus_offer(chan);
+        return;
+    }
     dev = chan->dev;
     for (i = 0; i < dev->num_channels; i++) {
         if (dev->channels[i].rescinded) {
@@ -1265,6 +1336,11 @@ static void vmbus_handle(VMBus *bus, const uint8_t *data, uint32_t len)
     case VMBUS_MSG_CLOSECHANNEL:
         chan = vmbus_find_channel(bus, le32_to_cpu(
                                       ((const VMBusMsgRelid *)data)->relid));
+        if (chan && chan->reoffer && chan->state != VMBUS_CHAN_OPEN) {
+            /* Open at the source of a migration (vmbus_old_post_load()). */
+            trace_vmbus_close(chan->relid);
+            break;
+        }
         if (!chan || chan->state != VMBUS_CHAN_OPEN) {
             hv_guest_error("vmbus: CLOSECHANNEL of relid %u, not open; "
                            "dropped",
@@ -1577,6 +1653,8 @@ static void vmbus_hotplug_unplug_request(HotplugHandler *hh,
         };
 
         if (chan->rescinded) {
+            /* Offered again after all?  No: it leaves. */
+            chan->reoffer = false;
             wait = true;
         } else if (chan->state != VMBUS_CHAN_NEW &&
                    bus->state != VMBUS_DISCONNECTED) {
@@ -1684,6 +1762,34 @@ static char *vmbus_get_fw_dev_path(DeviceState *qdev)
 
 /* --- migration ---------------------------------------------------------- */
 
+/*
+ * A channel that the guest may be using but whose device cannot resume
+ * it here: rescinded, and offered again once the guest releases it
+ * (vmbus_relid_released()), so that the guest's driver starts afresh.
+ */
+static void vmbus_reoffer(VMBusChannel *chan)
+{
+    VMBusMsgRelid r = {
+        .hdr.type = VMBUS_MSG_RESCIND_CHANNELOFFER,
+        .relid = chan->relid,
+    };
+
+    chan->rescinded = true;
+    chan->reoffer = true;
+    trace_vmbus_rescind(chan->relid);
+    vmbus_send(chan->bus, &r, sizeof(r));
+}
+
+/*
+ * A device whose class has no migration state (hv-balloon's) starts
+ * from its reset state on the destination, while its guest driver is
+ * in the middle of its protocol: its open channels are offered again.
+ */
+static bool vmbus_dev_migrates(VMBusDevice *dev)
+{
+    return DEVICE_GET_CLASS(dev)->vmsd != NULL;
+}
+
 /* The most messages a bus can hold: every offer and rescind, plus some. */
 #define VMBUS_MIG_MAX_MSGS  (2 * VMBUS_MAX_RELID + VMBUS_TX_BACKLOG + \
                              VMBUS_RX_MAX + 64)
@@ -1717,10 +1823,30 @@ static const VMStateDescription vmstate_vmbus_msg = {
     }
 };
 
+static bool vmbus_mig_chan_reoffer(void *opaque)
+{
+    return ((VMBusChanMig *)opaque)->reoffer;
+}
+
+static const VMStateDescription vmstate_vmbus_chan_reoffer = {
+    .name = "vmbus/channel/reoffer",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = vmbus_mig_chan_reoffer,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BOOL(reoffer, VMBusChanMig),
+        VMSTATE_END_OF_LIST()
+    }
+};
+
 static const VMStateDescription vmstate_vmbus_chan = {
     .name = "vmbus/channel",
     .version_id = 1,
     .minimum_version_id = 1,
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_vmbus_chan_reoffer,
+        NULL
+    },
     .fields = (const VMStateField[]) {
         VMSTATE_UINT32(relid, VMBusChanMig),
         VMSTATE_UINT32(state, VMBusChanMig),
@@ -1774,6 +1900,10 @@ static void vmbus_mig_free(VMBusMig *s)
     g_free(s->gpadls);
     g_free(s->chans);
     g_free(s->msgs);
+    for (i = 0; s->old.gpadls && i < s->old.ngpadls; i++) {
+        g_free(s->old.gpadls[i].pfns);
+    }
+    g_free(s->old.gpadls);
     memset(s, 0, sizeof(*s));
 }
 
@@ -1794,6 +1924,7 @@ static void vmbus_save_chan(VMBusChannel *chan)
         .host_reserved = chan->host_ring.reserved,
         .failed = chan->failed,
         .rescinded = chan->rescinded,
+        .reoffer = chan->reoffer,
     };
 }
 
@@ -1935,6 +2066,7 @@ static int vmbus_post_load(void *opaque, int version_id)
 {
     VMBus *bus = opaque;
     VMBusMig *s = bus->mig;
+    unsigned long reoffer[BITS_TO_LONGS(VMBUS_MAX_RELID + 1)] = { 0 };
     uint32_t i;
     int ret = -EINVAL;
 
@@ -1990,9 +2122,23 @@ static int vmbus_post_load(void *opaque, int version_id)
                          "was never offered", c->relid);
             goto out;
         }
+        if (c->reoffer && !c->rescinded) {
+            error_report("vmbus: channel %u in the stream is to be offered "
+                         "again but was not rescinded", c->relid);
+            goto out;
+        }
         chan->rescinded = c->rescinded;
+        chan->reoffer = c->reoffer;
         if (c->state != VMBUS_CHAN_OPEN) {
             chan->state = c->state;
+            continue;
+        }
+        if (!vmbus_dev_migrates(chan->dev)) {
+            /* Rescinded below, after the messages queued before. */
+            chan->state = VMBUS_CHAN_OFFERED;
+            if (!chan->rescinded) {
+                set_bit(chan->relid, reoffer);
+            }
             continue;
         }
         chan->state = VMBUS_CHAN_OFFERED;
@@ -2026,6 +2172,11 @@ static int vmbus_post_load(void *opaque, int version_id)
             QSIMPLEQ_INSERT_TAIL(&bus->rx, m, link);
             bus->rx_count++;
         }
+    }
+    for (i = find_first_bit(reoffer, VMBUS_MAX_RELID + 1);
+         i <= VMBUS_MAX_RELID;
+         i = find_next_bit(reoffer, VMBUS_MAX_RELID + 1, i + 1)) {
+        vmbus_reoffer(vmbus_find_channel(bus, i));
     }
     vmbus_kick(bus);
     ret = 0;
@@ -2076,6 +2227,307 @@ static const VMStateDescription vmstate_vmbus = {
     }
 };
 
+/* --- migration from QEMU 10.0.2 ---------------------------------------- */
+
+/*
+ * QEMU 10.0.2 sends its bus as the bridge's version 0:
+ *   u8   its state: 0 while it waits for the guest, another value in the
+ *        middle of an answer (which only that QEMU could finish);
+ *   u32  the version last asked for: the connection's if it is one that
+ *        QEMU speaks (at most 4.0), else the bus is not connected;
+ *   u32  the VP of its messages (SINT 2), u64 the interrupt page;
+ *   its GPADLs, each after a byte 1 and the list ended by a byte 0:
+ *        u32 id, u32 relid, u32 pages, u32 pages received, the pages
+ *        (u64 each), u8 state (0 being built, 1 alive, 2 and 3 torn down);
+ *   subsection "vmbus/rx_queue": u8 first, u8 count, then 16 guest
+ *        messages (u32 length, 240 bytes) not handled yet.
+ * No channel state: its devices send none.  So a channel that the guest
+ * built a GPADL for (and may have opened) is rescinded here and offered
+ * again once released; the guest's driver then opens it afresh on this
+ * bus, with a device that starts from its reset state.
+ */
+#define VMBUS_OLD_IDLE              0
+#define VMBUS_OLD_GPADL_BUILDING    0
+#define VMBUS_OLD_GPADL_ALIVE       1
+#define VMBUS_OLD_GPADL_TORNDOWN    3
+#define VMBUS_OLD_VERSION_MAX       VMBUS_VERSION_WIN10
+
+static bool vmbus_old_gpadl_ok(void *opaque, int version_id)
+{
+    VMBusOldGpadl *g = opaque;
+
+    return g->npages <= VMBUS_GPADL_MAX_PAGES && g->seen <= g->npages;
+}
+
+static const VMStateDescription vmstate_vmbus_old_gpadl = {
+    .name = "vmbus/gpadl",
+    .version_id = 0,
+    .minimum_version_id = 0,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(id, VMBusOldGpadl),
+        VMSTATE_UINT32(relid, VMBusOldGpadl),
+        VMSTATE_UINT32(npages, VMBusOldGpadl),
+        VMSTATE_UINT32(seen, VMBusOldGpadl),
+        VMSTATE_VALIDATE("vmbus GPADL pages", vmbus_old_gpadl_ok),
+        VMSTATE_VARRAY_UINT32_ALLOC(pfns, VMBusOldGpadl, npages, 0,
+                                    vmstate_info_uint64, uint64_t),
+        VMSTATE_UINT8(state, VMBusOldGpadl),
+        VMSTATE_END_OF_LIST()
+    }
+};
+
+/* The GPADL list, with the same bounds as a guest's GPADLs. */
+static int vmbus_old_gpadls_get(QEMUFile *f, void *pv, size_t size,
+                                const VMStateField *field)
+{
+    VMBusOld *o = container_of(pv, VMBusOld, ngpadls);
+    VMBusOldGpadl *g;
+    int ret;
+
+    while (qemu_get_byte(f)) {
+        if (o->ngpadls == VMBUS_GPADL_MAX_COUNT) {
+            error_report("vmbus: more than %u GPADLs in the stream",
+                         VMBUS_GPADL_MAX_COUNT);
+            return -EINVAL;
+        }
+        if (!(o->ngpadls & 63)) {
+            o->gpadls = g_renew(VMBusOldGpadl, o->gpadls, o->ngpadls + 64);
+        }
+        g = &o->gpadls[o->ngpadls++];
+        memset(g, 0, sizeof(*g));
+        ret = vmstate_load_state(f, &vmstate_vmbus_old_gpadl, g, 0);
+        if (ret) {
+            return ret;
+        }
+        o->npages += g->npages;
+        if (o->npages > VMBUS_GPADL_MAX_PAGES) {
+            error_report("vmbus: more than %u GPADL pages in the stream",
+                         VMBUS_GPADL_MAX_PAGES);
+            return -EINVAL;
+        }
+    }
+    return 0;                   /* a read error is the caller's to see */
+}
+
+static int vmbus_old_gpadls_put(QEMUFile *f, void *pv, size_t size,
+                                const VMStateField *field, JSONWriter *vmdesc)
+{
+    return -EINVAL;             /* never sent: only read */
+}
+
+static const VMStateInfo vmbus_old_gpadls_info = {
+    .name = "vmbus-gpadl-list",
+    .get = vmbus_old_gpadls_get,
+    .put = vmbus_old_gpadls_put,
+};
+
+static const VMStateDescription vmstate_vmbus_old_msg = {
+    .name = "vmbus/hyperv_post_message_input",
+    .version_id = 0,
+    .minimum_version_id = 0,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(len, VMBusOldMsg),
+        VMSTATE_UINT8_ARRAY(data, VMBusOldMsg, HV_MESSAGE_PAYLOAD_SIZE),
+        VMSTATE_END_OF_LIST()
+    }
+};
+
+static const VMStateDescription vmstate_vmbus_old_rx_body = {
+    .name = "vmbus/rx_queue/body",
+    .version_id = 0,
+    .minimum_version_id = 0,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT8(old.rx_head, VMBusMig),
+        VMSTATE_UINT8(old.rx_size, VMBusMig),
+        VMSTATE_STRUCT_ARRAY(old.rx, VMBusMig, VMBUS_OLD_RX_LEN, 0,
+                             vmstate_vmbus_old_msg, VMBusOldMsg),
+        VMSTATE_END_OF_LIST()
+    }
+};
+
+static bool vmbus_old_never(void *opaque)
+{
+    return false;               /* read only */
+}
+
+static const VMStateDescription vmstate_vmbus_old_rx = {
+    .name = "vmbus/rx_queue",
+    .version_id = 0,
+    .minimum_version_id = 0,
+    .needed = vmbus_old_never,
+    .fields = (const VMStateField[]) {
+        VMSTATE_STRUCT_POINTER(mig, VMBus, vmstate_vmbus_old_rx_body,
+                               VMBusMig),
+        VMSTATE_END_OF_LIST()
+    }
+};
+
+static const VMStateDescription vmstate_vmbus_old_body = {
+    .name = "vmbus/body",
+    .version_id = 0,
+    .minimum_version_id = 0,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT8(old.state, VMBusMig),
+        VMSTATE_UINT32(old.version, VMBusMig),
+        VMSTATE_UINT32(old.target_vp, VMBusMig),
+        VMSTATE_UINT64(old.int_page, VMBusMig),
+        {
+            .name = "gpadl_list",
+            .offset = offsetof(VMBusMig, old.ngpadls),
+            .size = sizeof(uint32_t),
+            .info = &vmbus_old_gpadls_info,
+            .flags = VMS_SINGLE,
+        },
+        VMSTATE_END_OF_LIST()
+    }
+};
+
+/* Which channel, if any, owns a GPADL of the stream. */
+static bool vmbus_old_chan_used(VMBusOld *o, uint32_t relid)
+{
+    uint32_t i;
+
+    for (i = 0; i < o->ngpadls; i++) {
+        if (o->gpadls[i].relid == relid &&
+            o->gpadls[i].state != VMBUS_OLD_GPADL_TORNDOWN) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void vmbus_old_reoffer(VMBusChannel *chan)
+{
+    chan->state = VMBUS_CHAN_OFFERED;
+    if (vmbus_old_chan_used(&chan->bus->mig->old, chan->relid)) {
+        vmbus_reoffer(chan);
+    }
+}
+
+static int vmbus_old_post_load(void *opaque, int version_id)
+{
+    VMBus *bus = opaque;
+    VMBusOld *o = &bus->mig->old;
+    bool connected, asks_offers = false;
+    uint32_t i;
+    int ret = -EINVAL;
+
+    vmbus_disconnect(bus, false);
+    connected = o->version && o->version <= VMBUS_OLD_VERSION_MAX;
+    if (o->state != VMBUS_OLD_IDLE) {
+        error_report("vmbus: the source was in the middle of an answer to "
+                     "the guest (state %u); migrate again", o->state);
+        goto out;
+    }
+    if (connected && !vmbus_version_known(o->version)) {
+        error_report("vmbus: the guest is connected with version %u.%u, "
+                     "which this QEMU does not speak (2.4 and later)",
+                     o->version >> 16, o->version & 0xffff);
+        goto out;
+    }
+    if (o->rx_head >= VMBUS_OLD_RX_LEN || o->rx_size > VMBUS_OLD_RX_LEN) {
+        error_report("vmbus: the stream's message queue is invalid");
+        goto out;
+    }
+    for (i = 0; i < o->rx_size; i++) {
+        VMBusOldMsg *in = &o->rx[(o->rx_head + i) % VMBUS_OLD_RX_LEN];
+        VMBusMsgBuf *m;
+
+        if (in->len > HV_MESSAGE_PAYLOAD_SIZE) {
+            error_report("vmbus: a message in the stream is too long");
+            goto out;
+        }
+        asks_offers |= in->len >= 4 &&
+                       ldl_le_p(in->data) == VMBUS_MSG_REQUESTOFFERS;
+        m = g_new0(VMBusMsgBuf, 1);
+        m->len = in->len;
+        memcpy(m->data, in->data, in->len);
+        QSIMPLEQ_INSERT_TAIL(&bus->rx, m, link);
+        bus->rx_count++;
+    }
+    if (!connected) {
+        if (o->ngpadls) {
+            error_report("vmbus: GPADLs in the stream of a bus that is not "
+                         "connected");
+            goto out;
+        }
+        vmbus_kick(bus);
+        ret = 0;
+        goto out;
+    }
+    bus->route = hyperv_sint_route_new(o->target_vp, VMBUS_SINT,
+                                       vmbus_tx_done, bus);
+    if (!bus->route) {
+        error_report("vmbus: the stream names VP %u, which cannot take "
+                     "messages", o->target_vp);
+        goto out;
+    }
+    bus->version = o->version;
+    bus->target_vp = o->target_vp;
+    bus->sint = VMBUS_SINT;
+    for (i = 0; i < o->ngpadls; i++) {
+        VMBusOldGpadl *og = &o->gpadls[i];
+        uint32_t words[2] = { 0, og->npages * VMBUS_GPADL_PAGE_SIZE };
+        VMBusGpadlMig g = {
+            .id = og->id, .relid = og->relid, .nwords = 2,
+            .npages = og->npages, .filled = og->seen,
+            .complete = og->seen == og->npages,
+            .range_words = words, .pfns = og->pfns,
+        };
+
+        if (og->state == VMBUS_OLD_GPADL_TORNDOWN) {
+            continue;           /* the guest was told */
+        }
+        if ((og->state != VMBUS_OLD_GPADL_BUILDING &&
+             og->state != VMBUS_OLD_GPADL_ALIVE) ||
+            (og->state == VMBUS_OLD_GPADL_ALIVE) != g.complete ||
+            !og->npages ||
+            og->npages > UINT32_MAX / VMBUS_GPADL_PAGE_SIZE ||
+            !vmbus_find_channel(bus, og->relid) ||
+            !vmbus_load_gpadl(bus, &g)) {
+            error_report("vmbus: GPADL %u of relid %u in the stream is "
+                         "invalid, or no device here has that relid",
+                         og->id, og->relid);
+            goto out;
+        }
+    }
+    /*
+     * The guest has had its offers, unless its REQUESTOFFERS is still
+     * queued (or comes next: vmbus_request_offers()).
+     */
+    if (asks_offers) {
+        bus->state = VMBUS_CONNECTED;
+    } else {
+        bus->state = VMBUS_OFFERED;
+        bus->offers_implied = true;
+        vmbus_for_each_channel(bus, vmbus_old_reoffer);
+    }
+    vmbus_kick(bus);
+    ret = 0;
+out:
+    if (ret) {
+        vmbus_disconnect(bus, false);
+    }
+    vmbus_mig_free(bus->mig);
+    return ret;
+}
+
+static const VMStateDescription vmstate_vmbus_old = {
+    .name = "vmbus",
+    .version_id = 0,
+    .minimum_version_id = 0,
+    .pre_load = vmbus_pre_load,
+    .post_load = vmbus_old_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_STRUCT_POINTER(mig, VMBus, vmstate_vmbus_old_body, VMBusMig),
+        VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_vmbus_old_rx,
+        NULL
+    }
+};
+
 static void vmbus_class_init(ObjectClass *oc, void *data)
 {
     BusClass *bc = BUS_CLASS(oc);
@@ -2086,6 +2538,89 @@ static void vmbus_class_init(ObjectClass *oc, void *data)
     /* Paths name the bridge, then (firmware) the instance GUID. */
     bc->get_fw_dev_path = vmbus_get_fw_dev_path;
     bc->get_dev_path = vmbus_get_dev_path;
+}
+
+/* --- query-vmbus -------------------------------------------------------- */
+
+static char *vmbus_uuid_str(const QemuUUID *uuid)
+{
+    char buf[UUID_STR_LEN];
+
+    qemu_uuid_unparse(uuid, buf);
+    return g_strdup(buf);
+}
+
+static VMBusDeviceInfo *vmbus_device_info(VMBusDevice *dev)
+{
+    VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(dev);
+    VMBusDeviceInfo *d = g_new0(VMBusDeviceInfo, 1);
+    VMBusChannelInfoList **tail = &d->channels;
+    int i;
+
+    d->qom_path = object_get_canonical_path(OBJECT(dev));
+    d->type = g_strdup(object_get_typename(OBJECT(dev)));
+    d->class_id = vmbus_uuid_str(&vdc->classid);
+    d->instance_id = vmbus_uuid_str(&dev->instanceid);
+    for (i = 0; i < dev->num_channels; i++) {
+        VMBusChannel *chan = &dev->channels[i];
+        VMBusChannelInfo *c = g_new0(VMBusChannelInfo, 1);
+
+        c->relid = chan->relid;
+        c->index = chan->idx;
+        c->state = chan->state == VMBUS_CHAN_OPEN ? VMBUS_CHANNEL_STATE_OPEN :
+                   chan->state == VMBUS_CHAN_OFFERED ?
+                   VMBUS_CHANNEL_STATE_OFFERED : VMBUS_CHANNEL_STATE_NEW;
+        c->rescinded = chan->rescinded;
+        c->failed = chan->failed;
+        if (chan->state == VMBUS_CHAN_OPEN) {
+            c->has_target_vp = c->has_ring_gpadl = true;
+            c->target_vp = chan->target_vp;
+            c->ring_gpadl = chan->ring_gpadl_id;
+        }
+        QAPI_LIST_APPEND(tail, c);
+    }
+    return d;
+}
+
+VMBusInfo *qmp_query_vmbus(Error **errp)
+{
+    Object *o = object_resolve_path_type("", TYPE_VMBUS_BRIDGE, NULL);
+    VMBusDeviceInfoList **tail;
+    VMBusInfo *info;
+    VMBus *bus;
+    uint32_t relid;
+
+    if (!o || !VMBUS_BRIDGE(o)->bus) {
+        error_setg(errp, "there is no %s in this machine", TYPE_VMBUS_BRIDGE);
+        return NULL;
+    }
+    bus = VMBUS_BRIDGE(o)->bus;
+    info = g_new0(VMBusInfo, 1);
+    info->state = bus->state == VMBUS_OFFERED ? VMBUS_CONN_OFFERED :
+                  bus->state == VMBUS_CONNECTED ? VMBUS_CONN_CONNECTED :
+                  VMBUS_CONN_DISCONNECTED;
+    if (bus->state != VMBUS_DISCONNECTED) {
+        info->version = g_strdup_printf("%u.%u", bus->version >> 16,
+                                        bus->version & 0xffff);
+        info->has_target_vp = info->has_sint = true;
+        info->target_vp = bus->target_vp;
+        info->sint = bus->sint;
+    }
+    info->gpadls = bus->gpadls.count;
+    info->gpadl_pages = bus->gpadls.pages;
+    info->messages_queued = bus->tx_count;
+    /* Devices in the order of their first relid: the order of the offers. */
+    tail = &info->devices;
+    for (relid = find_first_bit(bus->relids, VMBUS_MAX_RELID + 1);
+         relid <= VMBUS_MAX_RELID;
+         relid = find_next_bit(bus->relids, VMBUS_MAX_RELID + 1, relid + 1)) {
+        VMBusChannel *chan = vmbus_find_channel(bus, relid);
+
+        if (chan && chan->idx == 0) {
+            QAPI_LIST_APPEND(tail, vmbus_device_info(chan->dev));
+        }
+    }
+    return info;
 }
 
 /* --- the bridge ------------------------------------------------------- */
@@ -2113,17 +2648,32 @@ static char *vmbus_bridge_ofw_unit_address(const SysBusDevice *dev)
 }
 
 /*
- * Version 1: ours.  QEMU 10.0.2's bus sends version 0, which is refused
- * cleanly for now (docs/devel/vmbus.md).
+ * Version 1: ours.  Version 0: QEMU 10.0.2's, read (vmbus_old_post_load())
+ * but never sent; that QEMU refuses version 1 (docs/devel/vmbus.md).
  */
 #define VMBUS_BRIDGE_STREAM_VERSION 1
+
+static bool vmbus_bridge_stream_old(void *opaque, int version_id)
+{
+    return version_id == 0;
+}
 
 static const VMStateDescription vmstate_vmbus_bridge = {
     .name = TYPE_VMBUS_BRIDGE,
     .version_id = VMBUS_BRIDGE_STREAM_VERSION,
-    .minimum_version_id = VMBUS_BRIDGE_STREAM_VERSION,
+    .minimum_version_id = 0,
     .fields = (const VMStateField[]) {
-        VMSTATE_STRUCT_POINTER(bus, VMBusBridge, vmstate_vmbus, VMBus),
+        VMSTATE_STRUCT_POINTER_V(bus, VMBusBridge,
+                                 VMBUS_BRIDGE_STREAM_VERSION, vmstate_vmbus,
+                                 VMBus),
+        {
+            .name = "bus",
+            .field_exists = vmbus_bridge_stream_old,
+            .vmsd = &vmstate_vmbus_old,
+            .size = sizeof(VMBus *),
+            .flags = VMS_STRUCT | VMS_POINTER,
+            .offset = offsetof(VMBusBridge, bus),
+        },
         VMSTATE_END_OF_LIST()
     },
 };

@@ -3,8 +3,9 @@
 #
 # run-guest-host.sh QEMU FIRMWARE IMAGE: the guest-test layer on this host,
 # under TCG and under the host's own KVM, both on the user path (QEMU's own
-# Hyper-V; the host's KVM has none), and a live migration of the SynIC
-# state under each.  (The in-kernel Hyper-V cases run in the nested lab.)
+# Hyper-V; the host's KVM has none), a live migration of the SynIC state
+# and of open VMBus channels under each, and VMBus migration streams
+# (vmbus-stream.py).  (The in-kernel Hyper-V cases run in the nested lab.)
 # A host without /dev/kvm (such as one that is itself a paravirtual guest)
 # has no KVM to run: the nested lab then stands in for it, with its
 # kvm-nohv mode (L1's KVM with its Hyper-V hidden from QEMU), and this
@@ -22,12 +23,16 @@ status=0
 migrate() {
     QEMU=$qemu FIRMWARE=$fw ACCEL=$1 MIGRATE_IMAGE=$image \
         MIGRATE_CPU=${3:-host} \
-        MIGRATE_PAIRS=ours:ours MIGRATE_PREFIX=guest/$2/migrate \
+        MIGRATE_PAIRS="ours:ours ours:ours:vmbus" \
+        MIGRATE_PREFIX=guest/$2/migrate \
         sh "$here/nested/migrate.sh" | grep -v '^MIG| ' || status=1
 }
 
 "$here/guest/run-suites.sh" "$qemu" "$fw" tcg "$image" || status=1
 migrate tcg tcg
+# VMBus migration streams, ours and QEMU 10.0.2's, whole and corrupt.
+python3 "$here/lib/vmbus-stream.py" "$qemu" "$fw" "$image" \
+    guest/tcg/vmbus-stream || status=1
 if [ ! -e /dev/kvm ]; then
     echo "INFO: guest/kvm-host: this host has no /dev/kvm; its cases run in the nested lab as guest/kvm-nohv (make check-nested)"
 elif [ -r /dev/kvm ] && [ -w /dev/kvm ]; then

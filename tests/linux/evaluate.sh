@@ -8,9 +8,11 @@
 # "PASS: linux/WHERE/<check>", "FAIL: ..." or, for a check that later work
 # owns, "PENDING: linux/WHERE/<check> (now: <what the guest shows>; owned by
 # <who>)", which counts neither way.  WHERE is "tcg" (the guest under TCG on
-# the host: the user-space path) or "kvm" (inside the nested lab: the kernel
-# path).  QEMU_STATUS is the exit status of the QEMU that ran the guest (124
-# for a timeout).  Lines "INFO: linux/WHERE ..." summarise what was seen.
+# the host: the user-space path), "kvm" (inside the nested lab: the kernel
+# path) or "kvm-nohv" (the lab's KVM with its Hyper-V hidden: QEMU's own
+# Hyper-V on KVM).  QEMU_STATUS is the exit status of the QEMU that ran the guest (124
+# for a timeout; LINUX_STUCK then says where the vCPUs were).  Lines
+# "INFO: linux/WHERE ..." summarise what was seen.
 # Exit status 1 when a check failed.
 #
 # POSIX sh and awk only: it runs on the host and in L1 under busybox ash.
@@ -23,13 +25,13 @@ qstatus=${2:-0}
 OWNER_BUS="the VMBus devices issue"
 case $where in
 tcg)
-    ENFORCED="boot vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent vmbus-version hv-modules devices-bound"
+    ENFORCED="boot vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent vmbus-version hv-modules devices-bound host-view balloon hotplug reboot"
     PENDING= ;;
-kvm)
-    ENFORCED="boot vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent vmbus-version devices-bound"
+kvm|kvm-nohv)
+    ENFORCED="boot vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent vmbus-version devices-bound host-view balloon hotplug reboot"
     PENDING= ;;
 *)
-    echo "evaluate.sh: unknown WHERE '$where' (tcg or kvm)" >&2
+    echo "evaluate.sh: unknown WHERE '$where' (tcg, kvm or kvm-nohv)" >&2
     exit 2 ;;
 esac
 
@@ -59,13 +61,16 @@ check_boot() {
     if [ -z "$(val init)" ]; then
         case $qstatus in
         0) now="no report on the console" ;;
-        124) now="no report; QEMU timed out" ;;
+        124) now="no report; QEMU timed out${LINUX_STUCK:+ with its vCPUs at $LINUX_STUCK}" ;;
         *) now="no report; QEMU exited $qstatus" ;;
         esac
         return 1
     fi
     if [ -z "$(val "done")" ]; then
-        now="report started but never finished (QEMU status $qstatus)"
+        # What the guest said last, so that the summary shows how it ended.
+        last=$(printf '%s\n' "$input" | grep -v '^[[:space:]]*$' | tail -n 1 |
+            cut -c 1-200)
+        now="report started but never finished (QEMU status $qstatus; the console's last line: '$last')"
         return 1
     fi
     now="report complete at guest uptime $(val "done")s"
@@ -146,6 +151,58 @@ check_devices_bound() {
     unbound=$(keys vmbus-dev. | grep -c 'driver=none$')
     now="${n:-0} VMBus devices, $unbound without a driver"
     [ "${n:-0}" -gt 0 ] 2>/dev/null && [ "$unbound" -eq 0 ]
+}
+
+# QEMU's own view while the guest ran (run.sh: host-view.py over QMP):
+# the bus offered at the version the guest reports, and hv-balloon's
+# channel open, since hv_balloon is bound.
+h() { printf '%s\n' "$input" | sed -n "s/^HOST: $1=//p" | head -n 1; }
+check_host_view() {
+    state=$(h vmbus.state) hv=$(h vmbus.version) bal=$(h vmbus.dev.hv-balloon)
+    now="QEMU's view: state=${state:-unreported} version=${hv:-unreported} hv-balloon=${bal:-absent}"
+    [ "$state" = offered ] && [ "$hv" = "$(val vmbus-version)" ] &&
+        [ "$bal" = open ]
+}
+
+# A balloon request over QMP (run.sh: a quarter of the guest's memory)
+# shrinks the guest: hv-balloon reports the new size, and the guest's
+# MemAvailable drops by at least half of what was asked.
+check_balloon() {
+    mb=$(val mem.before) ma=$(val mem.after)
+    before=$(h balloon.before) target=$(h balloon.target) after=$(h balloon.after)
+    now="query-balloon ${before:-?} -> ${after:-?} MiB (asked ${target:-?}, $(h balloon.took)s); guest MemAvailable ${mb#* } -> ${ma#* } kB"
+    case "$before$target$after${mb#* }${ma#* }" in
+    ''|*[!0-9]*) return 1 ;;
+    esac
+    [ "$after" -le $((target + 16)) ] &&
+        [ $(( (${mb#* } - ${ma#* }) / 1024 )) -ge $(( (before - target) / 2 )) ]
+}
+
+# A VMBus device hot-plugged while the guest runs (vmbus-echo, which no
+# driver binds) shows up in /sys/bus/vmbus/devices under its instance
+# GUID; device_del completes (DEVICE_DELETED) once the guest released it,
+# and it is gone from the guest.
+check_hotplug() {
+    n=$(val vmbus-devices) p=$(val vmbus.plugged) u=$(val vmbus.unplugged)
+    inst=$(h hotplug.instance)
+    now="device_add: $(h hotplug.add), guest sees ${p%% *} (was ${n:-?}); device_del: deleted=$(h hotplug.deleted) after $(h hotplug.del-took)s, guest sees ${u%% *}"
+    [ "$(h hotplug.add)" = ok ] && [ -n "$inst" ] &&
+        [ "${p%% *}" = $((n + 1)) ] && case " ${p#* } " in *" $inst "*) ;; *) false ;; esac &&
+        [ "$(h hotplug.deleted)" = yes ] && [ "${u%% *}" = "$n" ] &&
+        case " ${u#* } " in *" $inst "*) false ;; *) true ;; esac
+}
+
+# After a reboot (the hold protocol's "reboot"), the guest reports again:
+# connected at the same version, every VMBus device bound.
+check_reboot() {
+    second=$(printf '%s\n' "$report" | awk '/^init=started$/ { n++ } n >= 2')
+    v2=$(printf '%s\n' "$second" | sed -n 's/^vmbus-version=//p' | head -n 1)
+    d2=$(printf '%s\n' "$second" | sed -n 's/^vmbus-devices=//p' | head -n 1)
+    u2=$(printf '%s\n' "$second" | grep '^vmbus-dev\.' | grep -c 'driver=none$')
+    now="reset: $(h reboot.action); after the reboot: vmbus-version=${v2:-unreported}, ${d2:-0} VMBus devices, $u2 without a driver"
+    [ -n "$second" ] && [ "$v2" = "$(val vmbus-version)" ] &&
+        [ "${d2:-0}" -gt 0 ] 2>/dev/null && [ "$u2" -eq 0 ] &&
+        [ -n "$(printf '%s\n' "$second" | sed -n 's/^done=//p')" ]
 }
 
 fails=0

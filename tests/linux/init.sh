@@ -17,6 +17,8 @@
 #   vmbus-devices=<n>
 #   vmbus-dev.<id>=class_id=<guid> device_id=<guid> driver=<name>|none
 #   vmbus-dmesg=<line>                  kernel lines about vmbus/hv_* (bounded)
+#   mem.<tag>=<total kB> <available kB>  on the host's request (hvtest.hold)
+#   vmbus.<tag>=<n> <ids>               likewise
 #
 # tests/linux/evaluate.sh turns the report into results.
 
@@ -93,4 +95,36 @@ kmsg | grep -iE 'vmbus|hv_|hyperv|hyper-v' | grep -v '^Hyper-V: ' | head -n 40 |
     while IFS= read -r l; do r vmbus-dmesg "$l"; done
 
 r "done" "$(cut -d' ' -f1 /proc/uptime)"
+# hvtest.hold: the host looks at the running VM (query-vmbus, a balloon
+# request) and asks the guest over its console, one line at a time:
+#   mem TAG    the guest answers mem.TAG=<MemTotal kB> <MemAvailable kB>
+#   vmbus TAG N  once it has N VMBus devices (or after 20 s), it answers
+#              vmbus.TAG=<count> <device ids>
+#   reboot     the guest reboots at once (and reports again)
+#   (empty)    the guest powers off
+# Each wait is bounded; so is the number of requests.
+if grep -qw hvtest.hold /proc/cmdline; then
+    n=0
+    while [ "$n" -lt 16 ] && read -r -t 300 cmd tag </dev/console; do
+        n=$((n + 1))
+        case $cmd in
+        mem)
+            r "mem.$tag" "$(awk '/^MemTotal:/ { t = $2 } /^MemAvailable:/ { a = $2 } END { print t, a }' /proc/meminfo)" ;;
+        vmbus)
+            # vmbus TAG N: the VMBus devices once there are N (20 s at most)
+            set -- $tag
+            i=0
+            while [ "$(ls /sys/bus/vmbus/devices | wc -l)" != "${2:-x}" ] &&
+                  [ "$i" -lt 100 ]; do
+                sleep 0.2
+                i=$((i + 1))
+            done
+            r "vmbus.$1" "$(ls /sys/bus/vmbus/devices | wc -l) $(ls /sys/bus/vmbus/devices | tr '\n' ' ')" ;;
+        reboot)
+            # The host made -no-reboot a reset first (QMP set-action).
+            reboot -f ;;
+        *) break ;;
+        esac
+    done
+fi
 poweroff -f

@@ -6,13 +6,17 @@
 # host and by busybox ash in L1.
 #
 # kvm=off hides the KVM signature in CPUID 0x40000000, so that Linux takes
-# the Hyper-V leaves and picks the Hyper-V platform.
-LINUX_HV_FLAGS=hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-time,hv-synic,hv-stimer,kvm=off
+# the Hyper-V leaves and picks the Hyper-V platform.  hv-frequencies gives
+# it the TSC rate, so that it does not calibrate the TSC against the PIT,
+# which is slow and erratic two levels down in the nested lab.
+LINUX_HV_FLAGS=hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-time,hv-synic,hv-stimer,hv-frequencies,kvm=off
 # Under TCG QEMU emulates Hyper-V itself (the user path), which has no
 # hv-vapic; it has the synthetic timers' direct mode.
 LINUX_HV_FLAGS_U=hv-relaxed,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-time,hv-synic,hv-stimer,hv-stimer-direct,hv-frequencies,hv-reset,hv-crash,kvm=off
 # The guest kernel stays quiet: the report is printed by its init.
 LINUX_APPEND="console=ttyS0 quiet loglevel=3 panic=-1"
 # Devices besides the machine's own: the VMBus bridge and a device on it
-# (hv-balloon, which Linux binds hv_balloon to); no NIC, no VGA.
-LINUX_DEVICES="-nodefaults -display none -no-reboot -serial stdio -monitor none -device vmbus-bridge -device hv-balloon"
+# (hv-balloon, which Linux binds hv_balloon to); no NIC, no VGA.  No ACPI
+# S4: Linux's hv_balloon ignores every balloon request of a guest that can
+# hibernate (libvirt: <pm><suspend-to-disk enabled='no'/></pm>).
+LINUX_DEVICES="-nodefaults -display none -no-reboot -serial stdio -monitor none -global PIIX4_PM.disable_s4=1 -device vmbus-bridge -device hv-balloon"

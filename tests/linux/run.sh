@@ -12,7 +12,7 @@
 #   --build DIR      build folder (default: <repo>/build)
 #   --qemu PATH      QEMU to test (default: BUILD/qemu/qemu-system-x86_64)
 #   --firmware DIR   its firmware, as for -L (default: BUILD/firmware)
-#   --timeout SEC    bound on the guest's run (default 300)
+#   --timeout SEC    bound on the guest's run (default 600)
 #   --show           print what the guest sees in plain words instead of
 #                    result lines (for `make run`); fails only when the
 #                    guest did not report
@@ -23,7 +23,7 @@ die() { echo "linux: $*" >&2; exit 2; }
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 build=$top/build
-qemu='' firmware='' limit=300 show=''
+qemu='' firmware='' limit=600 show=''
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -50,16 +50,74 @@ work=$build/tests/linux
 # shellcheck source=qemu-args.sh
 . "$here/qemu-args.sh"
 cpu=max,$LINUX_HV_FLAGS_U
+LINUX_MEM_MB=1024
 console=$work/console-tcg.log
 
-# boot DEVICES...: run the guest; sets qstatus.
+host=$work/host-view.txt
+
+# ask WHAT TAG [ARG]: send the guest "WHAT TAG ARG" and wait for its
+# WHAT.TAG line (init.sh's hold protocol)
+ask() {
+    echo "$1 $2${3:+ $3}" >&3
+    for _ in $(seq 1 300); do
+        grep -q "^LINUX: $1.$2=" "$console" && return
+        sleep 0.2
+    done
+}
+
+# live: while the guest holds after its report, the host's view of the
+# bus, then a balloon request of a quarter of its memory, with the
+# guest's memory before and after.
+live() {
+    timeout 60 python3 "$here/host-view.py" "$work/qmp.sock" view >"$host"
+    ask mem before
+    timeout 260 python3 "$here/host-view.py" "$work/qmp.sock" balloon \
+        $((LINUX_MEM_MB * 3 / 4)) 240 >>"$host"
+    ask mem after
+    # A VMBus device plugged and unplugged while the guest runs.
+    n=$(tr -d '\r' <"$console" | sed -n 's/^LINUX: vmbus-devices=//p' | head -n 1)
+    timeout 30 python3 "$here/host-view.py" "$work/qmp.sock" plug \
+        vmbus-echo hotplug >>"$host"
+    ask vmbus plugged $((n + 1))
+    timeout 90 python3 "$here/host-view.py" "$work/qmp.sock" unplug \
+        hotplug 60 >>"$host"
+    ask vmbus unplugged "$n"
+    # A reboot: the guest connects to the bus again and binds hv_balloon.
+    timeout 30 python3 "$here/host-view.py" "$work/qmp.sock" \
+        reboot-resets >>"$host"
+    echo reboot >&3
+    for _ in $(seq 1 900); do
+        [ "$(grep -c '^LINUX: done=' "$console")" -ge 2 ] && break
+        sleep 0.2
+    done
+}
+
+# boot DEVICES...: run the guest; sets qstatus.  With hvtest.hold the
+# guest waits after its report for a line on its console: meanwhile the
+# host takes its own view of the bus over QMP (host-view.py, into $host),
+# then sends the line.  The console's input is a FIFO held open here.
 boot() {
     set +e
+    rm -f "$work/console.in" "$work/qmp.sock" "$host"
+    mkfifo "$work/console.in"
+    exec 3<>"$work/console.in"
     timeout --kill-after=10 "$limit" "$qemu" -L "$firmware" -accel tcg -cpu "$cpu" \
-        -m 1024 -smp 2 "$@" \
-        -kernel "$work/vmlinuz" -initrd "$work/initrd.gz" -append "$LINUX_APPEND" \
-        </dev/null >"$console" 2>&1
+        -m "$LINUX_MEM_MB" -smp 2 "$@" ${LINUX_QEMU_ARGS:-} -qmp "unix:$work/qmp.sock,server=on,wait=off" \
+        -kernel "$work/vmlinuz" -initrd "$work/initrd.gz" \
+        -append "$LINUX_APPEND hvtest.hold" <"$work/console.in" >"$console" 2>&1 &
+    qpid=$!
+    while kill -0 "$qpid" 2>/dev/null; do
+        if grep -q '^LINUX: done=' "$console"; then
+            live
+            echo >&3
+            break
+        fi
+        sleep 0.2
+    done
+    wait "$qpid"
     qstatus=$?
+    exec 3>&-
+    rm -f "$work/console.in"
     set -e
 }
 
@@ -85,6 +143,7 @@ if [ -z "$show" ]; then
     {
         [ -z "$bridge" ] || echo "HOST: vmbus-bridge=refused by QEMU ($bridge); booted without it"
         cat "$console"
+        [ ! -f "$host" ] || cat "$host"
     } | "$here/evaluate.sh" tcg "$qstatus"
     exit
 fi
@@ -124,6 +183,15 @@ done <<<"$(keys hv-dmesg=; keys vmbus-dmesg=)"
     row "QEMU says" "${l#*qemu-system-x86_64: }"
 done
 row "time" "${took}s in all; the guest reported at uptime $(val "done")s"
+hv() { sed -n "s/^HOST: $1=//p" "$host" 2>/dev/null | head -n 1; }
+if [ -n "$(hv balloon.after)" ]; then
+    row "balloon (QMP)" "asked $(hv balloon.target) MiB of $(hv balloon.before): the guest has $(hv balloon.after) MiB after $(hv balloon.took)s"
+    row "guest MemAvailable" "$(val mem.before | cut -d' ' -f2) kB before, $(val mem.after | cut -d' ' -f2) kB after"
+fi
+if [ -s "$host" ]; then
+    echo "QEMU's view of the bus while the guest ran (HMP info vmbus):"
+    sed -n 's/^HOST: info-vmbus| /  /p' "$host"
+fi
 if [ "$(val hypervisor)" = "Microsoft Hyper-V" ]; then
     echo "The guest runs on Hyper-V: VMBus $(val vmbus-version), $(val vmbus-devices) VMBus devices."
 else

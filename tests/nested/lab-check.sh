@@ -8,7 +8,8 @@
 #   2. live migration with SynIC state in flight, between our QEMU and
 #      upstream QEMU 10.0.2 in both directions: migrate.sh
 #      (nested/migrate/... lines);
-#   3. the Linux-guest test: linux/in-lab.sh (linux/kvm/... lines).
+#   3. the Linux-guest test: linux/in-lab.sh, on the kernel path and on
+#      KVM with its Hyper-V hidden (linux/kvm/..., linux/kvm-nohv/...).
 # lab.env (written by check.sh, optional) narrows this down: LAB_PARTS
 # (guest migrate linux), GUEST_ACCELS (run-suites.sh modes: kvm for the K
 # path, kvm-u for the user path forced on L1's KVM, kvm-nohv for the user
@@ -81,10 +82,11 @@ elif [ ! -f migrate.sh ]; then
     echo "FAIL: nested/migrate (the payload lacks migrate.sh)"
     status=1
 else
-    run_step migrate env MIGRATE_IMAGE="$PWD/guest/hvtest.elf" sh migrate.sh
+    run_step migrate env MIGRATE_IMAGE="$PWD/guest/hvtest.elf" MIGRATE_LAB=1 sh migrate.sh
 fi
 
 if part linux; then
-    sh linux/in-lab.sh || status=1
+    sh linux/in-lab.sh kvm || status=1
+    sh linux/in-lab.sh kvm-nohv || status=1
 fi
 exit $status

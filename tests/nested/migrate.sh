@@ -42,11 +42,11 @@
 # the one its probe picked).  MIGRATE_IMAGE is the test guest
 # (default: guest/hvtest.elf beside this script), MIGRATE_TIMEOUT bounds
 # each QEMU (default 300 s), MIGRATE_PREFIX names the results (default
-# nested/migrate).
+# nested/migrate).  MIGRATE_LAB=1 marks a run in the nested lab.
 
 here=$(cd "$(dirname "$0")" && pwd)
 image=${MIGRATE_IMAGE:-$here/guest/hvtest.elf}
-pairs=${MIGRATE_PAIRS:-ours:ours ours:upstream upstream:ours ours-u:ours-u ours:ours-u ours-u:ours ours-nohv:ours ours:ours-nohv}
+pairs=${MIGRATE_PAIRS:-ours:ours ours:upstream upstream:ours ours-u:ours-u ours:ours-u ours-u:ours ours-nohv:ours ours:ours-nohv ours:ours:vmbus upstream:ours:vmbus ours:upstream:vmbus ours-u:ours:vmbus}
 prefix=${MIGRATE_PREFIX:-nested/migrate}
 limit=${MIGRATE_TIMEOUT:-300}
 accel=${ACCEL:-kvm}
@@ -57,7 +57,45 @@ status=0
 # builds agree on the machine, and the hv-* set of the issue.
 CPU_FLAGS=hv-vpindex,hv-synic,hv-time,hv-stimer
 MACHINE=pc-i440fx-10.0
-APPEND="suite=synic-migrate cpus=2"
+# MIGRATE_LAB=1 (the nested lab) tells the guest that an injection
+# repeated below it is on record there (lab=1: an INFO line, not a FAIL;
+# tests/guest/main.c).
+APPEND="suite=synic-migrate cpus=2${MIGRATE_LAB:+ lab=1}"
+SUITE=synic-migrate
+DEVICES="-device hyperv-testdev"
+
+# scenario NAME SRC DST: APPEND, SUITE, DEVICES and what the migration
+# must do (expect: completed, or refused when the destination cannot
+# read the source's stream) for the pair's scenario.  "vmbus": a guest
+# with hv-balloon's channel open and packets in its rings
+# (suites/vmbus_migrate.c), and vmbus-echo's between ours: QEMU
+# 10.0.2's stream into ours has no channel state, so the channel is
+# offered again; ours into QEMU 10.0.2 is refused and the source goes on.
+scenario() {
+    expect=completed
+    case $1 in
+    synic)
+        APPEND="suite=synic-migrate cpus=2${MIGRATE_LAB:+ lab=1}"
+        SUITE=synic-migrate
+        DEVICES="-device hyperv-testdev" ;;
+    vmbus)
+        # hv-balloon keeps no state of its own in a migration, so its
+        # channel is offered again; vmbus-echo (ours only) resumes.  QEMU
+        # 10.0.2 draws a random instance GUID for hv-balloon, ours keeps
+        # one (stable-id).
+        SUITE=vmbus-migrate
+        DEVICES="-device vmbus-bridge -device hv-balloon"
+        mode=reoffer version=5.3 echo=1 stable=1
+        case $2:$3 in
+        upstream:*) version=4.0 echo=0 stable=0 ;;
+        *:upstream) mode=keep echo=0 expect=refused ;;
+        esac
+        [ "$echo" = 0 ] || DEVICES="$DEVICES -device vmbus-echo"
+        APPEND="suite=vmbus-migrate cpus=2 balloon=$mode echo=$echo stable-id=$stable vmbus-version=$version${MIGRATE_LAB:+ lab=1}" ;;
+    *)
+        return 1 ;;
+    esac
+}
 
 result() {
     echo "$1"
@@ -156,8 +194,8 @@ start() {
         "$(qemu_of "$which")" -L "$(fw_of "$which")" \
         -accel "$(accel_of "$which")" -cpu "$cpu,$CPU_FLAGS" -M "$MACHINE" \
         -m 128 -smp 2 \
-        -display none -nodefaults -no-reboot \
-        -device hyperv-testdev -device isa-debug-exit,iobase=0xf4,iosize=4 \
+        -display none -nodefaults -no-reboot $DEVICES \
+        -device isa-debug-exit,iobase=0xf4,iosize=4 \
         -chardev "pipe,id=ser,path=$d/$side-ser" -serial chardev:ser \
         -chardev "pipe,id=qmp,path=$d/$side-qmp" -mon chardev=qmp,mode=control \
         -kernel "$image" -append "$APPEND" "$@" \
@@ -195,7 +233,7 @@ judge_guest() {
     sum=$(grep '^SUMMARY: ' "$d/guest.log" | tail -n 1)
     if [ -z "$sum" ]; then
         result "FAIL: $p/guest-completed (no SUMMARY line; destination exit $rc, $np PASS, $nf FAIL seen)"
-    elif [ "$sum" != "SUMMARY: synic-migrate passed=$np failed=$nf" ]; then
+    elif [ "$sum" != "SUMMARY: $SUITE passed=$np failed=$nf" ]; then
         result "FAIL: $p/guest-completed ('$sum' disagrees with $np PASS, $nf FAIL lines)"
     elif [ "$rc" = 1 ] && [ "$nf" = 0 ] && [ "$np" -gt 0 ]; then
         result "PASS: $p/guest-completed ($np checks, destination exit 1)"
@@ -227,6 +265,14 @@ migrate_steps() {
         sleep 0.2
         i=$((i + 1))
     done
+    if [ "$expect" = refused ]; then
+        # The source learns of the destination's refusal only over the
+        # return path; without it, it would count the migration done.
+        for side in src dst; do
+            qmp "$side" migrate-set-capabilities \
+                '{"capabilities": [{"capability": "return-path", "state": true}]}' >/dev/null
+        done
+    fi
     t1=$(now)
     ans=$(qmp src migrate "{\"uri\": \"unix:$d/mig.sock\"}")
     case $ans in
@@ -244,6 +290,10 @@ migrate_steps() {
         sleep 0.5
         i=$((i + 1))
     done
+    if [ "$expect" = refused ]; then
+        refused_steps
+        return
+    fi
     if [ "$st" != completed ]; then
         ans=$(qmp src query-migrate)
         result "FAIL: $p/migration (status '${st:-none}': $ans)"
@@ -276,10 +326,51 @@ migrate_steps() {
     esac
 }
 
+# refused_steps: after a migration the destination had to refuse: it
+# failed, the destination QEMU said why and left, and the source goes
+# on: the go byte goes to the source, whose guest then checks its side.
+# Sets drc to the source's exit status (the guest's verdict).
+refused_steps() {
+    if [ "$st" != failed ]; then
+        result "FAIL: $p/migration-refused (status '${st:-none}', want failed)"
+    else
+        result "PASS: $p/migration-refused (status failed after $(since "$t1")s)"
+    fi
+    i=0
+    while kill -0 "$dst_pid" 2>/dev/null && [ "$i" -lt 50 ]; do
+        sleep 0.2
+        i=$((i + 1))
+    done
+    # QEMU 10.0.2 names the section and version it cannot read.
+    why=$(grep -m 1 "unsupported version .* for 'vmbus-bridge'" "$d/dst.err")
+    if kill -0 "$dst_pid" 2>/dev/null; then
+        result "FAIL: $p/destination-left (the destination still runs)"
+    elif [ -z "$why" ]; then
+        result "FAIL: $p/destination-refuses-the-bus (not for the VMBus bridge: $(tail -n 1 "$d/dst.err" | cut -c 1-160))"
+    else
+        result "PASS: $p/destination-refuses-the-bus (${why#*: })"
+    fi
+    st=$(qmp_status src query-status)
+    if [ "$st" != running ]; then
+        result "FAIL: $p/source-goes-on (source status '${st:-none}')"
+        return 1
+    fi
+    result "PASS: $p/source-goes-on (source running)"
+    send "$d/src-ser.in" G
+    finish "$src_pid"
+    refused_rc=$?
+}
+
 run_pair() {
     src=$1 dst=$2
-    p=$prefix/$src-to-$dst
-    d=$work/$src-to-$dst
+    scen=${3:-synic}
+    if ! scenario "$scen" "$src" "$dst"; then
+        result "FAIL: $prefix/$src-to-$dst-$scen/setup (no scenario '$scen')"
+        return
+    fi
+    p=$prefix/$src-to-$dst${3:+-$3}
+    d=$work/$src-to-$dst${3:+-$3}
+    refused_rc=
     readers=
     for w in "$src" "$dst"; do
         if [ -z "$(qemu_of "$w")" ] || [ ! -x "$(qemu_of "$w")" ] ||
@@ -301,15 +392,22 @@ run_pair() {
     dst_pid=$qemu_pid
 
     if migrate_steps; then
-        finish "$dst_pid"
-        drc=$?
+        if [ -n "$refused_rc" ]; then
+            drc=$refused_rc
+            stop "$dst_pid"
+        else
+            finish "$dst_pid"
+            drc=$?
+        fi
     else
         stop "$dst_pid"
         drc=stopped
     fi
     # The source: paused after a migration, or still running after a
     # failure; either way it must leave cleanly when told to.
-    if [ "$drc" != stopped ]; then
+    if [ -n "$refused_rc" ]; then
+        :   # the source ran its guest to the end (refused_steps)
+    elif [ "$drc" != stopped ]; then
         qmp src quit >/dev/null
         finish "$src_pid"
         src_rc=$?
@@ -342,6 +440,10 @@ if [ ! -f "$image" ]; then
 fi
 mkdir -p "$work"
 for pair in $pairs; do
-    run_pair "${pair%%:*}" "${pair#*:}"
+    rest=${pair#*:}
+    case $rest in
+    *:*) run_pair "${pair%%:*}" "${rest%%:*}" "${rest#*:}" ;;
+    *) run_pair "${pair%%:*}" "$rest" ;;
+    esac
 done
 exit $status

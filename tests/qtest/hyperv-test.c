@@ -237,6 +237,93 @@ static void test_vmbus_bridge_needs_synic(void)
                          "vmbus-bridge requires Hyper-V SynIC and VP_INDEX");
 }
 
+/*
+ * query-vmbus before the guest connects: the bus is disconnected, and its
+ * devices are listed in the order of their relids, each channel new
+ * (offered only once the guest asks).  vmbus-echo's instance GUID is a
+ * name-based one of its QOM path, so the same on every start.
+ */
+static void test_query_vmbus(void)
+{
+    QTestState *qts = qtest_init("-machine pc "
+                                 "-cpu qemu64,hv-vpindex=on,hv-synic=on "
+                                 "-device vmbus-bridge "
+                                 "-device hv-balloon,id=balloon "
+                                 "-device vmbus-echo,id=echo");
+    QDict *resp, *info, *dev, *chan;
+    QList *devs, *chans;
+    char *hmp, *instance;
+
+    resp = qtest_qmp(qts, "{'execute': 'query-vmbus'}");
+    g_assert(qdict_haskey(resp, "return"));
+    info = qdict_get_qdict(resp, "return");
+    g_assert_cmpstr(qdict_get_str(info, "state"), ==, "disconnected");
+    g_assert_false(qdict_haskey(info, "version"));
+    g_assert_cmpint(qdict_get_int(info, "gpadls"), ==, 0);
+    g_assert_cmpint(qdict_get_int(info, "messages-queued"), ==, 0);
+    devs = qdict_get_qlist(info, "devices");
+    g_assert_cmpint(qlist_size(devs), ==, 2);
+
+    dev = qobject_to(QDict, qlist_peek(devs));
+    g_assert_cmpstr(qdict_get_str(dev, "type"), ==, "hv-balloon");
+    g_assert_cmpstr(qdict_get_str(dev, "qom-path"), ==,
+                    "/machine/peripheral/balloon");
+    g_assert_cmpstr(qdict_get_str(dev, "class-id"), ==,
+                    "525074dc-8985-46e2-8057-a307dc18a502");
+    chans = qdict_get_qlist(dev, "channels");
+    g_assert_cmpint(qlist_size(chans), ==, 1);
+    chan = qobject_to(QDict, qlist_peek(chans));
+    g_assert_cmpint(qdict_get_int(chan, "relid"), ==, 1);
+    g_assert_cmpint(qdict_get_int(chan, "index"), ==, 0);
+    g_assert_cmpstr(qdict_get_str(chan, "state"), ==, "new");
+    g_assert_false(qdict_get_bool(chan, "rescinded"));
+    g_assert_false(qdict_haskey(chan, "target-vp"));
+
+    dev = qobject_to(QDict, qlist_entry_obj(qlist_next(qlist_first(devs))));
+    g_assert_cmpstr(qdict_get_str(dev, "type"), ==, "vmbus-echo");
+    g_assert_cmpstr(qdict_get_str(dev, "class-id"), ==,
+                    "b6d1f2a4-4c7e-4a8b-9e31-5f0c2d7a8e63");
+    instance = g_strdup(qdict_get_str(dev, "instance-id"));
+    chan = qobject_to(QDict, qlist_peek(qdict_get_qlist(dev, "channels")));
+    g_assert_cmpint(qdict_get_int(chan, "relid"), ==, 2);
+
+    hmp = qtest_hmp(qts, "info vmbus");
+    g_assert_nonnull(strstr(hmp, "VMBus: disconnected"));
+    g_assert_nonnull(strstr(hmp, "hv-balloon (/machine/peripheral/balloon)"));
+    g_assert_nonnull(strstr(hmp, "channel 0: relid 2, new"));
+    g_assert_nonnull(strstr(hmp, instance));
+    g_free(hmp);
+    qobject_unref(resp);
+    qtest_quit(qts);
+
+    /* The same instance GUID on the next start. */
+    qts = qtest_init("-machine pc -cpu qemu64,hv-vpindex=on,hv-synic=on "
+                     "-device vmbus-bridge -device hv-balloon,id=balloon "
+                     "-device vmbus-echo,id=echo");
+    hmp = qtest_hmp(qts, "info vmbus");
+    g_assert_nonnull(strstr(hmp, instance));
+    g_free(hmp);
+    g_free(instance);
+    qtest_quit(qts);
+}
+
+/* Without a vmbus-bridge, query-vmbus and info vmbus say so. */
+static void test_query_vmbus_absent(void)
+{
+    QTestState *qts = qtest_init("-machine pc");
+    QDict *resp = qtest_qmp(qts, "{'execute': 'query-vmbus'}");
+    char *hmp;
+
+    g_assert(qdict_haskey(resp, "error"));
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(resp, "error"),
+                                          "desc"), "vmbus-bridge"));
+    qobject_unref(resp);
+    hmp = qtest_hmp(qts, "info vmbus");
+    g_assert_nonnull(strstr(hmp, "no vmbus-bridge"));
+    g_free(hmp);
+    qtest_quit(qts);
+}
+
 /* -device hyperv-testdev shows up in the QOM tree with its type. */
 static void test_testdev_qom(void)
 {
@@ -479,6 +566,9 @@ int main(int argc, char **argv)
                    test_user_path_passthrough);
     qtest_add_func("/hyperv/vmbus-bridge/needs-synic",
                    test_vmbus_bridge_needs_synic);
+    qtest_add_func("/hyperv/vmbus/query", test_query_vmbus);
+    qtest_add_func("/hyperv/vmbus/query-without-bridge",
+                   test_query_vmbus_absent);
     qtest_add_func("/hyperv/testdev/qom", test_testdev_qom);
     qtest_add_func("/hyperv/testdev/bogus-commands",
                    test_testdev_bogus_commands);

@@ -7,9 +7,11 @@
 
 #include "percpu.h"
 #include "serial.h"
+#include "timing.h"
 #include "x86.h"
 
 #define UART_THR    0   /* transmit holding (DLAB = 0) */
+#define UART_RBR    0   /* receive buffer (DLAB = 0) */
 #define UART_DLL    0   /* divisor low (DLAB = 1) */
 #define UART_IER    1
 #define UART_DLM    1
@@ -19,6 +21,7 @@
 #define UART_LSR    5
 #define UART_SCR    7
 
+#define LSR_DR      0x01
 #define LSR_THRE    0x20
 #define TX_SPIN_MAX 100000
 #define LOCK_SPIN_MAX 100000000ul
@@ -104,4 +107,24 @@ void serial_write(const char *s)
         uart_putc(*s);
     }
     console_unlock(me);
+}
+
+bool serial_wait_byte(uint8_t want, uint64_t usec, uint64_t poll_us,
+                      void (*each)(uint64_t n))
+{
+    struct wait_bound wb;
+    uint64_t n = 0;
+
+    wait_bound_start(&wb, usec);
+    while (!wait_bound_expired(&wb)) {
+        if ((inb(COM1_PORT + UART_LSR) & LSR_DR) &&
+            inb(COM1_PORT + UART_RBR) == want) {
+            return true;
+        }
+        if (each) {
+            each(++n);
+        }
+        udelay(poll_us);
+    }
+    return false;
 }

@@ -489,6 +489,85 @@ struct vmbus_ring_header *vmbus_ring_recv_hdr(struct vmbus_ring_pages *r)
     return r->page[r->send_pages];
 }
 
+/* Byte off of a ring's data area: its pages need not be contiguous */
+static uint8_t *ring_data_byte(struct vmbus_ring_pages *r, bool send,
+                               uint32_t off)
+{
+    unsigned int first = send ? 1 : r->send_pages + 1;
+
+    return (uint8_t *)r->page[first + off / VMBUS_PAGE_SIZE] +
+           off % VMBUS_PAGE_SIZE;
+}
+
+uint32_t vmbus_ring_data_size(const struct vmbus_ring_pages *r, bool send)
+{
+    return ((send ? r->send_pages : r->recv_pages) - 1) * VMBUS_PAGE_SIZE;
+}
+
+bool vmbus_ring_put(struct vmbus_ring_pages *r, const void *payload,
+                    uint32_t len, uint64_t trans_id)
+{
+    struct vmbus_ring_header *h = vmbus_ring_send_hdr(r);
+    const uint32_t data = vmbus_ring_data_size(r, true);
+    uint32_t w = h->write_index;
+    uint32_t rd = __atomic_load_n(&h->read_index, __ATOMIC_ACQUIRE);
+    uint32_t total = 16 + ((len + 7) & ~7u);
+    uint32_t free_bytes = rd > w ? rd - w : data - w + rd;
+    uint8_t desc[16] = { 6 };       /* in-band data */
+    uint64_t trailer = (uint64_t)w << 32;
+    uint32_t i;
+
+    /* Never full to the last byte: equal indexes mean empty. */
+    if (w >= data || w % 8 || rd >= data || total / 8 > 0xffff ||
+        total + 8 >= free_bytes) {
+        return false;
+    }
+    desc[2] = 2;                    /* the descriptor: 16 bytes */
+    desc[4] = (total / 8) & 0xff;
+    desc[5] = (total / 8) >> 8;
+    memcpy(desc + 8, &trans_id, sizeof(trans_id));
+    for (i = 0; i < total + 8; i++) {
+        uint8_t b = i < 16 ? desc[i] :
+                    i < 16 + len ? ((const uint8_t *)payload)[i - 16] :
+                    i < total ? 0 : ((uint8_t *)&trailer)[i - total];
+
+        *ring_data_byte(r, true, (w + i) % data) = b;
+    }
+    __atomic_store_n(&h->write_index, (w + total + 8) % data,
+                     __ATOMIC_RELEASE);
+    return true;
+}
+
+int vmbus_ring_get(struct vmbus_ring_pages *r, void *buf, uint32_t size)
+{
+    struct vmbus_ring_header *h = vmbus_ring_recv_hdr(r);
+    const uint32_t data = vmbus_ring_data_size(r, false);
+    uint32_t rd = h->read_index;
+    uint32_t w = __atomic_load_n(&h->write_index, __ATOMIC_ACQUIRE);
+    uint32_t avail, hdr, total, i;
+    uint8_t desc[16];
+
+    if (rd == w || rd >= data || w >= data || rd % 8) {
+        return -1;
+    }
+    avail = w > rd ? w - rd : data - rd + w;
+    for (i = 0; i < sizeof(desc); i++) {
+        desc[i] = *ring_data_byte(r, false, (rd + i) % data);
+    }
+    hdr = desc[2] * 8u;
+    total = (desc[4] | desc[5] << 8) * 8u;
+    if (hdr < 16 || hdr > total || total + 8 > avail) {
+        return -1;
+    }
+    memset(buf, 0, size);
+    for (i = 0; i < total - hdr && i < size; i++) {
+        ((uint8_t *)buf)[i] = *ring_data_byte(r, false, (rd + hdr + i) % data);
+    }
+    __atomic_store_n(&h->read_index, (rd + total + 8) % data,
+                     __ATOMIC_RELEASE);
+    return total - hdr;
+}
+
 const char *vmbus_guid_str(const struct vmbus_guid *g, char *buf)
 {
     const uint8_t *b = g->b;

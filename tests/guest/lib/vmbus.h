@@ -440,6 +440,67 @@ struct vmbus_ring_header *vmbus_ring_send_hdr(struct vmbus_ring_pages *r);
 struct vmbus_ring_header *vmbus_ring_recv_hdr(struct vmbus_ring_pages *r);
 
 /*
+ * hv-balloon's protocol (dynamic memory), as much as shows that its
+ * channel works: the version and capabilities exchanges.
+ */
+#define VMBUS_DM_VERSION_REQUEST        1
+#define VMBUS_DM_VERSION_RESPONSE       2
+#define VMBUS_DM_CAPS_REPORT            3
+#define VMBUS_DM_CAPS_RESPONSE          4
+#define VMBUS_DM_VERSION_2_0            0x00020000u
+
+struct vmbus_dm_header {
+    uint16_t type;
+    uint16_t size;              /* of the whole message */
+    uint32_t trans_id;
+} __attribute__((packed));
+
+struct vmbus_dm_version_request {
+    struct vmbus_dm_header hdr;
+    uint32_t version;
+    uint32_t last_attempt;      /* bit 0 */
+} __attribute__((packed));
+
+struct vmbus_dm_caps_report {
+    struct vmbus_dm_header hdr;
+    uint64_t caps;              /* bit 0: balloon */
+    uint64_t min_page_cnt;
+    uint64_t max_page_number;
+} __attribute__((packed));
+
+/* Either answer: bit 0 of flags says accepted */
+struct vmbus_dm_response {
+    struct vmbus_dm_header hdr;
+    uint64_t flags;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct vmbus_dm_version_request) == 16,
+               "DM version request size");
+_Static_assert(sizeof(struct vmbus_dm_caps_report) == 32,
+               "DM capabilities report size");
+
+/* The size of the data area of the guest's (send) or the host's ring */
+uint32_t vmbus_ring_data_size(const struct vmbus_ring_pages *r, bool send);
+
+/*
+ * Write len bytes of payload into the guest's ring as one in-band packet
+ * (a 16-byte descriptor with trans_id, the payload padded to 8 bytes,
+ * the trailer with its start offset) and publish it; the host is not
+ * signalled.  false (nothing written) if it does not fit or the ring's
+ * indexes are broken.
+ */
+bool vmbus_ring_put(struct vmbus_ring_pages *r, const void *payload,
+                    uint32_t len, uint64_t trans_id);
+
+/*
+ * Take the next packet out of the host's ring: its payload (after the
+ * descriptor, up to size bytes; the rest of buf zeroed) and the read
+ * index moved past it.  Returns the payload's length, -1 if the ring is
+ * empty or the packet malformed (then nothing is taken).
+ */
+int vmbus_ring_get(struct vmbus_ring_pages *r, void *buf, uint32_t size);
+
+/*
  * For hostile tests (suites/vmbus_hostile.c).
  *
  * vmbus_contact_fill() fills *msg with the INITIATE_CONTACT that

@@ -75,9 +75,6 @@
 #define MSG_MAGIC       0x6d696772u
 
 /* The host's go: a byte on COM1 */
-#define UART_RBR        0
-#define UART_LSR        5
-#define LSR_DR          0x01
 #define GO_BYTE         'G'
 #define GO_TIMEOUT_US   600000000ull    /* the lab bounds it sooner */
 #define GO_POLL_US      2000
@@ -285,19 +282,7 @@ static void stamp(uint64_t n)
  */
 static bool wait_for_go(void)
 {
-    struct wait_bound wb;
-    uint64_t n = 0;
-
-    wait_bound_start(&wb, GO_TIMEOUT_US);
-    while (!wait_bound_expired(&wb)) {
-        if ((inb(COM1_PORT + UART_LSR) & LSR_DR) &&
-            inb(COM1_PORT + UART_RBR) == GO_BYTE) {
-            return true;
-        }
-        stamp(++n);
-        udelay(GO_POLL_US);
-    }
-    return false;
+    return serial_wait_byte(GO_BYTE, GO_TIMEOUT_US, GO_POLL_US, stamp);
 }
 
 /*

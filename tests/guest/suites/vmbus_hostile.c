@@ -1387,48 +1387,24 @@ static const struct {
     { 5, 0, "ring-index: a packet whose length wraps the data area" },
 };
 
-/* Byte off of the guest's ring data area (its pages are not contiguous) */
-static uint8_t *ring_byte(struct vmbus_ring_pages *r, uint32_t off)
-{
-    return (uint8_t *)r->page[1 + off / VMBUS_PAGE_SIZE] +
-           off % VMBUS_PAGE_SIZE;
-}
-
 /*
- * The dynamic memory protocol starts with the guest's version request
- * (type 1, 16 bytes: type, size, transaction id, version 2.0, flags);
- * hv-balloon answers any version.  Put it in the guest's ring as one
- * in-band packet (descriptor, payload, trailer with the start offset),
- * signal, and wait for the host's ring to grow.
+ * The dynamic memory protocol starts with the guest's version request;
+ * hv-balloon answers any version.  Put it in the guest's ring, signal,
+ * and wait for the host's ring to grow.
  */
 static bool balloon_answers(struct vmbus_ring_pages *r)
 {
-    const uint32_t data = (RING_SEND_PAGES - 1) * VMBUS_PAGE_SIZE;
-    struct vmbus_ring_header *send = vmbus_ring_send_hdr(r);
     struct vmbus_ring_header *recv = vmbus_ring_recv_hdr(r);
     uint32_t before = __atomic_load_n(&recv->write_index, __ATOMIC_ACQUIRE);
-    uint32_t w = send->write_index, i;
-    uint8_t pkt[40];
+    struct vmbus_dm_version_request vr = {
+        .hdr = { VMBUS_DM_VERSION_REQUEST, sizeof(vr), 1 },
+        .version = VMBUS_DM_VERSION_2_0,
+        .last_attempt = 1,
+    };
 
-    memset(pkt, 0, sizeof(pkt));
-    pkt[0] = 6;                 /* in-band data */
-    pkt[2] = 2;                 /* header: 16 bytes in 8-byte units */
-    pkt[4] = 4;                 /* packet: 32 bytes in 8-byte units */
-    pkt[8] = 1;                 /* transaction id */
-    pkt[16] = 1;                /* DM_VERSION_REQUEST */
-    pkt[18] = 16;               /* its size */
-    pkt[22] = 1;                /* its transaction id */
-    pkt[26] = 2;                /* version 2.0 */
-    pkt[28] = 1;                /* the last attempt */
-    memcpy(pkt + 36, &w, sizeof(w));    /* trailer: where it started */
-    if (w >= data || w % 8) {
+    if (!vmbus_ring_put(r, &vr, sizeof(vr), 1)) {
         return false;
     }
-    for (i = 0; i < sizeof(pkt); i++) {
-        *ring_byte(r, (w + i) % data) = pkt[i];
-    }
-    __atomic_store_n(&send->write_index, (w + sizeof(pkt)) % data,
-                     __ATOMIC_RELEASE);
     hv_signal_event(chan_conn, 0);
     return wait_for(__atomic_load_n(&recv->write_index, __ATOMIC_ACQUIRE) !=
                     before, ANSWER_US);

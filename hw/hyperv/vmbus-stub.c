@@ -1,0 +1,15 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * query-vmbus in a build without the VMBus host (CONFIG_VMBUS off).
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/qapi-commands-machine.h"
+
+VMBusInfo *qmp_query_vmbus(Error **errp)
+{
+    error_setg(errp, "this QEMU is built without the VMBus (CONFIG_VMBUS)");
+    return NULL;
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""host-view.py SOCKET view | SOCKET balloon MIB SECONDS |
+    SOCKET plug TYPE ID | SOCKET unplug ID SECONDS | SOCKET reboot-resets
+
+view: what QEMU shows of the VMBus of a running guest, as "HOST:
+key=value" lines for tests/linux/evaluate.sh, then the text of HMP's info
+vmbus as "HOST: info-vmbus| ..." lines.
+
+  vmbus.state=<disconnected|connected|offered>   query-vmbus
+  vmbus.version=<major.minor>|none
+  vmbus.dev.<type>=<state of each channel, comma-separated>
+
+balloon: ask the balloon (hv-balloon) for a guest of MIB MiB, and wait at
+most SECONDS for query-balloon to come within 16 MiB of it.
+
+  balloon.before=<MiB> balloon.target=<MiB> balloon.after=<MiB> balloon.took=<s>
+
+plug: device_add of TYPE with id ID (hot-plug); hotplug.add=ok|<error>,
+hotplug.instance=<its instance GUID> (query-vmbus).
+unplug: device_del of ID, then wait at most SECONDS for DEVICE_DELETED;
+hotplug.deleted=yes|no, hotplug.del-took=<s>.
+reboot-resets: a guest reboot resets the VM from now on, whatever
+-no-reboot said (QMP set-action); reboot.action=reset|<error>.
+"""
+
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+from qmp import Qmp  # noqa: E402  (tests/lib/qmp.py)
+
+
+def balloon(path, mib, seconds):
+    qmp = Qmp(path)
+    before = qmp.cmd("query-balloon")
+    if "error" in before:
+        print("HOST: balloon.before=error (%s)" % before["error"].get("desc"))
+        return 1
+    print("HOST: balloon.before=%u" % (before["return"]["actual"] >> 20))
+    print("HOST: balloon.target=%u" % mib)
+    ans = qmp.cmd("balloon", value=mib << 20)
+    if "error" in ans:
+        print("HOST: balloon.after=error (%s)" % ans["error"].get("desc"))
+        return 1
+    t0 = time.time()
+    while True:
+        actual = qmp.cmd("query-balloon")["return"]["actual"] >> 20
+        if actual <= mib + 16 or time.time() - t0 > seconds:
+            break
+        time.sleep(0.5)
+    print("HOST: balloon.after=%u" % actual)
+    print("HOST: balloon.took=%.1f" % (time.time() - t0))
+    qmp.close()
+    return 0
+
+
+def plug(path, dtype, did):
+    qmp = Qmp(path)
+    ans = qmp.cmd("device_add", driver=dtype, id=did)
+    print("HOST: hotplug.add=%s" % ("ok" if "return" in ans else
+                                    ans["error"].get("desc")))
+    info = qmp.cmd("query-vmbus").get("return", {})
+    for d in info.get("devices", []):
+        if d["qom-path"].endswith("/" + did):
+            print("HOST: hotplug.instance=%s" % d["instance-id"])
+    qmp.close()
+    return 0
+
+
+def unplug(path, did, seconds):
+    qmp = Qmp(path)
+    t0 = time.time()
+    ans = qmp.cmd("device_del", id=did)
+    if "error" in ans:
+        print("HOST: hotplug.deleted=no (%s)" % ans["error"].get("desc"))
+        return 1
+    qmp.sock.settimeout(1)
+    deleted = False
+    while not deleted and time.time() - t0 < seconds:
+        try:
+            ev = qmp.read()
+        except (OSError, socket.timeout):
+            continue
+        deleted = (ev.get("event") == "DEVICE_DELETED" and
+                   ev.get("data", {}).get("device") == did)
+    print("HOST: hotplug.deleted=%s" % ("yes" if deleted else "no"))
+    print("HOST: hotplug.del-took=%.1f" % (time.time() - t0))
+    qmp.close()
+    return 0
+
+
+def main():
+    if len(sys.argv) > 2 and sys.argv[2] == "reboot-resets":
+        try:
+            qmp = Qmp(sys.argv[1])
+            ans = qmp.cmd("set-action", reboot="reset")
+            qmp.close()
+        except (OSError, EOFError, ValueError) as e:
+            ans = {"error": {"desc": str(e)}}
+        print("HOST: reboot.action=%s" % ("reset" if "return" in ans else
+                                          ans["error"].get("desc")))
+        return 0
+    if len(sys.argv) > 2 and sys.argv[2] in ("plug", "unplug"):
+        try:
+            if sys.argv[2] == "plug":
+                return plug(sys.argv[1], sys.argv[3], sys.argv[4])
+            return unplug(sys.argv[1], sys.argv[3], int(sys.argv[4]))
+        except (OSError, EOFError, ValueError, KeyError) as e:
+            print("HOST: hotplug.deleted=unreachable (%s)" % e)
+            return 1
+    if len(sys.argv) > 2 and sys.argv[2] == "balloon":
+        try:
+            return balloon(sys.argv[1], int(sys.argv[3]), int(sys.argv[4]))
+        except (OSError, EOFError, ValueError, KeyError) as e:
+            print("HOST: balloon.after=unreachable (%s)" % e)
+            return 1
+    try:
+        qmp = Qmp(sys.argv[1])
+        ans = qmp.cmd("query-vmbus")
+        hmp = qmp.cmd("human-monitor-command", **{"command-line":
+                                                   "info vmbus"})
+        qmp.close()
+    except (OSError, EOFError, ValueError) as e:
+        print("HOST: vmbus.state=unreachable (%s)" % e)
+        return 1
+    if "error" in ans:
+        print("HOST: vmbus.state=error (%s)" % ans["error"].get("desc"))
+        return 1
+    info = ans["return"]
+    print("HOST: vmbus.state=%s" % info["state"])
+    print("HOST: vmbus.version=%s" % info.get("version", "none"))
+    for d in info["devices"]:
+        print("HOST: vmbus.dev.%s=%s" % (d["type"], ",".join(
+            c["state"] + (" rescinded" if c["rescinded"] else "") +
+            (" failed" if c["failed"] else "") for c in d["channels"])))
+    for line in hmp.get("return", "").splitlines():
+        print("HOST: info-vmbus| %s" % line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
