@@ -2467,7 +2467,8 @@ static int vmbus_old_post_load(void *opaque, int version_id)
     bus->sint = VMBUS_SINT;
     for (i = 0; i < o->ngpadls; i++) {
         VMBusOldGpadl *og = &o->gpadls[i];
-        uint32_t words[2] = { 0, og->npages * VMBUS_GPADL_PAGE_SIZE };
+        /* One range over all its pages, as that QEMU kept them. */
+        uint32_t words[2] = { 0, 0 };
         VMBusGpadlMig g = {
             .id = og->id, .relid = og->relid, .nwords = 2,
             .npages = og->npages, .filled = og->seen,
@@ -2478,12 +2479,13 @@ static int vmbus_old_post_load(void *opaque, int version_id)
         if (og->state == VMBUS_OLD_GPADL_TORNDOWN) {
             continue;           /* the guest was told */
         }
+        if (og->npages <= UINT32_MAX / VMBUS_GPADL_PAGE_SIZE) {
+            words[1] = og->npages * VMBUS_GPADL_PAGE_SIZE;
+        }
         if ((og->state != VMBUS_OLD_GPADL_BUILDING &&
              og->state != VMBUS_OLD_GPADL_ALIVE) ||
             (og->state == VMBUS_OLD_GPADL_ALIVE) != g.complete ||
-            !og->npages ||
-            og->npages > UINT32_MAX / VMBUS_GPADL_PAGE_SIZE ||
-            !vmbus_find_channel(bus, og->relid) ||
+            !words[1] || !vmbus_find_channel(bus, og->relid) ||
             !vmbus_load_gpadl(bus, &g)) {
             error_report("vmbus: GPADL %u of relid %u in the stream is "
                          "invalid, or no device here has that relid",

@@ -6,9 +6,8 @@
 # host and by busybox ash in L1.
 #
 # kvm=off hides the KVM signature in CPUID 0x40000000, so that Linux takes
-# the Hyper-V leaves and picks the Hyper-V platform.  hv-frequencies gives
-# it the TSC rate, so that it does not calibrate the TSC against the PIT,
-# which is slow and erratic two levels down in the nested lab.
+# the Hyper-V leaves and picks the Hyper-V platform.  hv-frequencies (in
+# libvirt's Windows set too) gives it the TSC and APIC rates.
 LINUX_HV_FLAGS=hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-time,hv-synic,hv-stimer,hv-frequencies,kvm=off
 # Under TCG QEMU emulates Hyper-V itself (the user path), which has no
 # hv-vapic; it has the synthetic timers' direct mode.
