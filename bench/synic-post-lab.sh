@@ -13,6 +13,14 @@
 #              emulates Hyper-V: the hypercall page traps to QEMU by an
 #              OUT, the SynIC MSRs through KVM's MSR filter, SINTs raised
 #              through an MSI route and an irqfd)
+#   tcg        our QEMU, -accel tcg (synic-post.sh runs this script on the
+#              host itself for that side, not in the lab; no KVM counters)
+#
+# Modes named vmbus-MODE run the test guest's suite vmbus-bench with
+# mode=MODE (rtt, rtt-poll, stream, stream-balloon) on a VMBus with
+# vmbus-echo and hv-balloon; upstream has no vmbus-echo, so it runs only
+# vmbus-stream-balloon.  Their counters are read where the measured
+# packets start and where they end (no baseline run).
 #
 #   for each repetition:
 #     a baseline run of each side (mode=none: boot and SynIC set-up only)
@@ -72,21 +80,51 @@ result() {
 # qemu_of SIDE / fw_of SIDE: the binary and firmware of a side
 qemu_of() {
     case $1 in
-    ours|ours-u) echo "${QEMU:-}" ;;
+    ours|ours-u|tcg) echo "${QEMU:-}" ;;
     upstream) echo "${UPSTREAM_QEMU:-}" ;;
     esac
 }
 fw_of() {
     case $1 in
-    ours|ours-u) echo "${FIRMWARE:-}" ;;
+    ours|ours-u|tcg) echo "${FIRMWARE:-}" ;;
     upstream) echo "${UPSTREAM_FIRMWARE:-}" ;;
     esac
 }
-# accel_of SIDE: what -accel gets on that side
+# accel_of SIDE / cpu_of SIDE: what -accel and -cpu get on that side
 accel_of() {
     case $1:$accel in
+    tcg:*) echo tcg ;;
     ours-u:kvm) echo "kvm,hyperv=user" ;;
     *) echo "$accel" ;;
+    esac
+}
+cpu_of() {
+    case $1 in
+    tcg) echo qemu64 ;;
+    *) echo host ;;
+    esac
+}
+# guest_of MODE: the suite, devices and options of a mode's run
+guest_of() {
+    case $1 in
+    vmbus-*)
+        devs="-device vmbus-bridge -device hv-balloon"
+        [ "$which" = upstream ] || devs="$devs -device vmbus-echo"
+        echo "$devs -append suite=vmbus-bench mode=${1#vmbus-} n=$BENCH_N warmup=$BENCH_WARMUP hold=$BENCH_HOLD"
+        ;;
+    *)
+        # MODE-aeoi: MODE with the bench SINT on AutoEOI (no EOI written).
+        aeoi=
+        [ "$1" = "${1%-aeoi}" ] || aeoi=" aeoi=all"
+        echo "-device hyperv-testdev -append suite=synic-bench cpus=2 mode=${1%-aeoi} n=$BENCH_N warmup=$BENCH_WARMUP gap=$BENCH_GAP eom=$BENCH_EOM hold=$BENCH_HOLD$aeoi"
+        ;;
+    esac
+}
+# gmode_of MODE: the mode as the guest names it in its figures
+gmode_of() {
+    case $1 in
+    vmbus-*) echo "${1#vmbus-}" ;;
+    *) echo "${1%-aeoi}" ;;
     esac
 }
 
@@ -124,21 +162,39 @@ run() {
         result "FAIL: bench/$which/$rep/$mode/completed (no QEMU for $which)"
         return
     fi
-    : >"$work/$tag.cnt"
+    case $which:$mode in
+    upstream:vmbus-stream-balloon) ;;
+    upstream:vmbus-*)
+        echo "INFO: bench: $mode skipped on upstream (no vmbus-echo)"
+        return
+        ;;
+    esac
     : >"$work/$tag.out"
-    # MODE-aeoi: MODE with the bench SINT on AutoEOI (no EOI written).
-    aeoi=
-    [ "$mode" = "${mode%-aeoi}" ] || aeoi=" aeoi=all"
+    # The guest's part of the command line: its devices, then -append and
+    # the guest's options in one word.
+    g=$(guest_of "$mode")
+    gdevs=${g%% -append *}
+    gopts=${g#* -append }
+    # shellcheck disable=SC2086 # gdevs: one option per word
     timeout "$BENCH_TIMEOUT" "$q" -L "$(fw_of "$which")" \
-        -accel "$(accel_of "$which")" -cpu host,hv-vpindex,hv-synic,hv-time,hv-stimer \
+        -accel "$(accel_of "$which")" \
+        -cpu "$(cpu_of "$which")",hv-vpindex,hv-synic,hv-time,hv-stimer \
         -M pc-i440fx-10.0 -m 128 -smp 2 \
         -display none -nodefaults -no-reboot -serial stdio \
-        -device hyperv-testdev -device isa-debug-exit,iobase=0xf4,iosize=4 \
-        -kernel "$image" \
-        -append "suite=synic-bench cpus=2 mode=${mode%-aeoi} n=$BENCH_N warmup=$BENCH_WARMUP gap=$BENCH_GAP eom=$BENCH_EOM hold=$BENCH_HOLD$aeoi" \
+        $gdevs -device isa-debug-exit,iobase=0xf4,iosize=4 \
+        -kernel "$image" -append "$gopts" \
         </dev/null >"$work/$tag.out" 2>"$work/$tag.err" &
     qpid=$!
-    while kill -0 "$qpid" 2>/dev/null; do
+    [ "$which" = tcg ] || : >"$work/$tag.cnt"
+    # vmbus-bench holds twice: where the measured packets start
+    # ("counting", into .cnt0) and where they end ("holding", into .cnt).
+    first=
+    while [ "$which" != tcg ] && kill -0 "$qpid" 2>/dev/null; do
+        if [ -z "$first" ] && grep -q '^INFO: bench: counting' "$work/$tag.out"; then
+            sleep 0.3
+            counters "$work/$tag.cnt0"
+            first=1
+        fi
         if grep -q '^INFO: bench: holding' "$work/$tag.out"; then
             sleep 0.3
             counters "$work/$tag.cnt"
@@ -151,10 +207,11 @@ run() {
     tr -d '\r' <"$work/$tag.out" | while IFS= read -r line; do
         case $line in
         "BENCH: "*)
-            # The guest names figures after its mode; MODE-aeoi ran MODE.
+            # The guest names figures after its own mode (gmode_of).
             fig=${line#BENCH: }
+            gm=$(gmode_of "$mode")
             case $fig in
-            "${mode%-aeoi}-"*) fig=$mode-${fig#"${mode%-aeoi}"-} ;;
+            "$gm-"*) fig=$mode-${fig#"$gm"-} ;;
             esac
             echo "INFO: BENCH $which $rep $fig" ;;
         "PASS: "*|"FAIL: "*) echo "${line%%: *}: bench/$which/$rep/$mode/${line#*: }" ;;
@@ -172,24 +229,36 @@ run() {
     esac
 }
 
-# per_msg SIDE REP MODE: the counters of a mode's run less the baseline's,
-# per message posted, times 1000
+# per_msg SIDE REP MODE: the counters of a mode's run less those of its
+# baseline, per message or packet, times 1000.  synic-bench: the baseline
+# is the run of mode none, and every message counts, the warm-up too;
+# vmbus-bench: the counters where the measured packets started, and the
+# BENCH_N packets measured.
 per_msg() {
     msgs=$((BENCH_N + BENCH_WARMUP))
+    base=$work/$1-$2-none.cnt
+    case $3 in
+    vmbus-*) base=$work/$1-$2-$3.cnt0 msgs=$BENCH_N ;;
+    esac
+    [ -s "$base" ] && [ -s "$work/$1-$2-$3.cnt" ] || return 0
     awk -v w="$1" -v r="$2" -v m="$3" -v n="$msgs" '
         NR == FNR { b[$1] = $2; next }
         ($1 in b) {
             printf "INFO: BENCH %s %s %s-kvm-%s %d milli\n", w, r, m, $1,
                 ($2 - b[$1]) * 1000 / n
-        }' "$work/$1-$2-none.cnt" "$work/$1-$2-$3.cnt"
+        }' "$base" "$work/$1-$2-$3.cnt"
 }
 
 rm -rf "$work"
 mkdir -p "$work"
-if [ ! -d "$KVMDBG" ]; then
+if [ "$BENCH_SIDES" = tcg ]; then
+    echo "INFO: bench: tcg only: no KVM counters"
+elif [ ! -d "$KVMDBG" ]; then
     mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 fi
-if [ -d "$KVMDBG" ]; then
+if [ "$BENCH_SIDES" = tcg ]; then
+    :
+elif [ -d "$KVMDBG" ]; then
     echo "INFO: bench: L1 KVM counters from $KVMDBG"
 else
     echo "INFO: bench: no $KVMDBG: no KVM counters"
@@ -198,10 +267,19 @@ echo "INFO: bench: reps=$BENCH_REPS n=$BENCH_N warmup=$BENCH_WARMUP gap=${BENCH_
 [ -f "$image" ] || result "FAIL: bench/setup (no test guest at $image)"
 [ -n "$BENCH_SIDES" ] || result "FAIL: bench/setup (BENCH_SIDES is empty)"
 
+# synic-bench's modes share a baseline, the run of mode none
+need_none=
+for mode in $BENCH_MODES; do
+    case $mode in
+    vmbus-*) ;;
+    *) need_none=1 ;;
+    esac
+done
+
 rep=1
 while [ "$rep" -le "$BENCH_REPS" ] && [ -f "$image" ] && [ -n "$BENCH_SIDES" ]; do
     for which in $BENCH_SIDES; do
-        run "$which" "$rep" none
+        [ -z "$need_none" ] || run "$which" "$rep" none
     done
     # mode k of repetition r (k from 0): the sides rotated by r - 1 + k
     turn=$((rep - 1))
@@ -211,9 +289,7 @@ while [ "$rep" -le "$BENCH_REPS" ] && [ -f "$image" ] && [ -n "$BENCH_SIDES" ]; 
         turn=$((turn + 1))
         for which in $order; do
             run "$which" "$rep" "$mode"
-            if [ -s "$work/$which-$rep-none.cnt" ]; then
-                per_msg "$which" "$rep" "$mode"
-            fi
+            per_msg "$which" "$rep" "$mode"
         done
     done
     rep=$((rep + 1))

@@ -65,8 +65,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
 build=$top/build
 qemu='' firmware='' up_qemu='' up_firmware='' image=''
-reps=5 n=1000 modes="self cross cross-poll cross-b2b stream" gap=5000 eom=pending
-sides="ours upstream ours-u"
+reps=5 n=1000 gap=5000 eom=pending
+modes="self cross cross-poll cross-b2b stream vmbus-rtt vmbus-rtt-poll vmbus-stream vmbus-stream-balloon"
+sides="ours upstream ours-u tcg"
 limit=1800 tcg_thread=multi
 verbose=() from_log=''
 
@@ -103,18 +104,21 @@ for m in $modes; do
     case $m in
     self|cross|cross-poll|cross-b2b|stream) ;;
     self-aeoi|cross-aeoi|cross-b2b-aeoi|stream-aeoi) ;;
+    vmbus-rtt|vmbus-rtt-poll|vmbus-stream|vmbus-stream-balloon) ;;
     *) die "unknown mode '$m'" ;;
     esac
 done
 seen=' '
 for s in $sides; do
-    case $s in ours|upstream|ours-u) ;; *) die "unknown side '$s' (ours, upstream, ours-u)" ;; esac
+    case $s in ours|upstream|ours-u|tcg) ;; *) die "unknown side '$s' (ours, upstream, ours-u, tcg)" ;; esac
     [[ $seen != *" $s "* ]] || die "side '$s' given twice"
     seen="$seen$s "
 done
 [ "$seen" != ' ' ] || die "--sides needs at least one side"
 sides=${seen# }
 sides=${sides% }
+# the sides in the lab; tcg runs on this machine
+lab_sides=$(echo " $sides " | sed 's/ tcg / /; s/^ *//; s/ *$//')
 
 # host_busy: jiffies all CPUs spent busy; child_ticks: CPU jiffies of
 # this shell's finished children (run.sh and, through it, L0's QEMU)
@@ -157,24 +161,35 @@ if [ -z "$from_log" ]; then
         echo "BENCH_REPS=$reps"
         echo "BENCH_N=$n"
         echo "BENCH_MODES=\"$modes\""
-        echo "BENCH_SIDES=\"$sides\""
+        echo "BENCH_SIDES=\"$lab_sides\""
         echo "BENCH_GAP=$gap"
         echo "BENCH_EOM=$eom"
     } >"$stage/bench.conf"
 
-    echo "bench: SynIC posting, sides '$sides' (ours-u: our QEMU on the user path): reps=$reps n=$n modes='$modes' gap=${gap}us eom=$eom"
+    echo "bench: SynIC posting and VMBus channels, sides '$sides' (ours-u: our QEMU on the user path; tcg: on this machine): reps=$reps n=$n modes='$modes' gap=${gap}us eom=$eom"
     # The machine's other load during the run (the lab's figures depend on
     # it): busy time of all CPUs less what our children used.
     busy0=$(host_busy)
     kids0=$(child_ticks)
     t0=$(date +%s)
     rc=0
-    "$top/tests/nested/run.sh" --build "$build" --qemu "$qemu" \
-        --firmware "$firmware" "${upstream[@]}" --timeout "$limit" \
-        --tcg-thread "$tcg_thread" \
-        "${verbose[@]}" -- "$stage/synic-post-lab.sh" \
-        "$stage/bench.conf" "$stage/guest" 2>&1 | tee "$log" || rc=$?
-    [ "$rc" -eq 0 ] || echo "bench: the lab run reported failures (exit $rc); the table lists what came"
+    : >"$log"
+    if [ -n "$lab_sides" ]; then
+        "$top/tests/nested/run.sh" --build "$build" --qemu "$qemu" \
+            --firmware "$firmware" "${upstream[@]}" --timeout "$limit" \
+            --tcg-thread "$tcg_thread" \
+            "${verbose[@]}" -- "$stage/synic-post-lab.sh" \
+            "$stage/bench.conf" "$stage/guest" 2>&1 | tee -a "$log" || rc=$?
+    fi
+    # The tcg side: the same payload on this machine, our QEMU under TCG.
+    if [[ " $sides " == *" tcg "* ]]; then
+        sed -i 's/^BENCH_SIDES=.*/BENCH_SIDES=tcg/' "$stage/bench.conf"
+        mkdir -p "$out/tcg-tmp"
+        QEMU=$qemu FIRMWARE=$firmware ACCEL=tcg TMPDIR=$out/tcg-tmp \
+            timeout "$limit" sh "$stage/synic-post-lab.sh" 2>&1 |
+            tee -a "$log" || rc=$?
+    fi
+    [ "$rc" -eq 0 ] || echo "bench: a run reported failures (exit $rc); the table lists what came"
     secs=$(($(date +%s) - t0))
     other=$(($(host_busy) - busy0 - ($(child_ticks) - kids0)))
     hz=$(getconf CLK_TCK)
@@ -223,7 +238,7 @@ function row(m, f, label, unit, dir, scale,    key, r, s, k, v, a, b, any,
         }
     }
     if (!any) return
-    line = sprintf("%-14s %-22s %-7s", m, label, unit)
+    line = sprintf("%-20s %-22s %-7s", m, label, unit)
     cnts = ""
     for (s = 1; s <= ns; s++) {
         med = ""; sp = "-"
@@ -258,7 +273,17 @@ $1 == "INFO:" && $2 == "BENCH" && NF >= 6 {
     if ($5 == "tsc-khz") khz = $6
     next
 }
-/^INFO: bench: reps=/ { sub(/^INFO: bench: /, ""); settings = $0; next }
+/^INFO: bench: reps=/ {
+    sub(/^INFO: bench: /, "")
+    # the lab and the tcg run each print theirs: the sides add up
+    if (match($0, "sides=" q "[^" q "]*" q)) {
+        split(substr($0, RSTART + 7, RLENGTH - 8), v, " ")
+        for (i in v) named[v[i]] = 1
+        sidesnamed = 1
+    }
+    if (settings == "") settings = $0
+    next
+}
 /^HOST: other-load / { sub(/^HOST: other-load /, ""); load = $0; next }
 /^FAIL: bench\/[a-z-]+\/[0-9]+\/[a-z-]+\/completed/ {
     split($2, p, "/")
@@ -272,19 +297,18 @@ END {
     # a log from before ours-u names no sides: those that gave figures
     if (match(settings, "modes=" q "[^" q "]*" q))
         modes = substr(settings, RSTART + 7, RLENGTH - 8)
-    if (match(settings, "sides=" q "[^" q "]*" q)) {
-        split(substr(settings, RSTART + 7, RLENGTH - 8), v, " ")
-        for (i in v) named[v[i]] = 1
-    } else {
+    if (!sidesnamed) {
         for (s in ran) named[s] = 1
     }
+    sub(" sides=" q "[^" q "]*" q, "", settings)
     # the columns in a fixed order, whatever order the sides ran in
     desc["ours"] = "our QEMU, -accel kvm: kernel path (KVM emulates Hyper-V)"
     desc["upstream"] = "upstream QEMU 10.0.2, -accel kvm: kernel path"
     desc["ours-u"] = "our QEMU, -accel kvm,hyperv=user: user path (QEMU emulates Hyper-V)"
-    split("ours upstream ours-u", all, " ")
+    desc["tcg"] = "our QEMU, -accel tcg, on the host itself (upstream has no Hyper-V under TCG)"
+    split("ours upstream ours-u tcg", all, " ")
     ns = 0
-    for (i = 1; i <= 3; i++)
+    for (i = 1; i <= 4; i++)
         if (all[i] in named) side[++ns] = all[i]
     # the ratios A:B, of the sides that ran
     np = 0
@@ -296,10 +320,12 @@ END {
             plabel[np] = ab[1] ":" (ab[2] == "upstream" ? "up" : ab[2])
         }
     }
-    print "SynIC message posting: our QEMU vs upstream QEMU 10.0.2, same run"
-    print "nested lab (L1 under TCG, guest on L1 KVM, which has the in-kernel Hyper-V); " when "; host " host
+    print "SynIC message posting and VMBus channels: our QEMU vs upstream QEMU 10.0.2, same run"
+    print "nested lab (L1 under TCG, guest on L1 KVM, which has the in-kernel Hyper-V), tcg on the host; " when "; host " host
     for (s = 1; s <= ns; s++) printf "  %-9s %s\n", side[s] ":", desc[side[s]]
-    print "settings: " (settings == "" ? "?" : settings) "; guest TSC " (khz == "" ? "?" : khz) " kHz"
+    line = ""
+    for (s = 1; s <= ns; s++) line = line (s > 1 ? " " : "") side[s]
+    print "settings: " (settings == "" ? "?" : settings) " sides=" q line q "; guest TSC " (khz == "" ? "?" : khz) " kHz"
     print "other load on the host during the run: " (load == "" ? "?" : load)
     print "side columns: median over the repetitions; spread: (max-min)/median"
     if (np > 0) {
@@ -310,8 +336,11 @@ END {
     for (s = 1; s <= ns; s++) line = line (s > 1 ? "/" : "") side[s]
     print "reps: repetitions that gave the figure, per side (" line ")"
     print "per msg: L1 KVM counters of the run less a set-up-only run, per message"
+    print "per pkt: L1 KVM counters from the first to the last measured packet, per packet"
+    print "vmbus-*: a channel of vmbus-echo (rtt: each packet waits for its echo; stream: back to back)"
+    print "  or of hv-balloon (stream-balloon: status reports; the only one upstream can run)"
     print ""
-    line = sprintf("%-14s %-22s %-7s", "scenario", "figure", "unit")
+    line = sprintf("%-20s %-22s %-7s", "scenario", "figure", "unit")
     for (s = 1; s <= ns; s++) line = line sprintf(" %10s %6s", side[s], "spread")
     for (k = 1; k <= np; k++) line = line sprintf(" %11s %10s", plabel[k], "range")
     printf "%s %8s\n", line, "reps"
@@ -320,27 +349,44 @@ END {
         m = ms[i]
         base = m
         sub(/-aeoi$/, "", base)
-        if (base == "stream" || base == "cross-b2b") {
+        per = "per msg"
+        if (base ~ /^vmbus-/) {
+            per = "per pkt"
+            if (base ~ /^vmbus-stream/) {
+                row(m, "rate", "throughput", "pkt/s", "up", 1)
+                row(m, "kib-per-s", "payload throughput", "KiB/s", "up", 1)
+                row(m, "cycles-per-pkt", "time per packet", "cycles", "down", 1)
+            } else {
+                row(m, "lat-median", "round trip median", "cycles", "down", 1)
+                row(m, "lat-mean", "round trip mean", "cycles", "down", 1)
+                row(m, "lat-min", "round trip min", "cycles", "down", 1)
+                row(m, "lat-median-ns", "round trip median", "ns", "down", 1)
+            }
+            row(m, "signals-per-pkt", "guest HvSignalEvent", per, "none", 1000)
+            row(m, "irqs-per-pkt", "guest SINT interrupts", per, "none", 1000)
+        } else if (base == "stream" || base == "cross-b2b") {
             row(m, "rate", "throughput", "msg/s", "up", 1)
             row(m, "cycles-per-msg", "time per message", "cycles", "down", 1)
         }
-        if (base != "stream") {
+        if (base !~ /^(stream|vmbus-)/) {
             row(m, "lat-median", "latency median", "cycles", "down", 1)
             row(m, "lat-mean", "latency mean", "cycles", "down", 1)
             row(m, "lat-median-ns", "latency median", "ns", "down", 1)
         }
-        row(m, "post-median", "HvPostMessage call", "cycles", "down", 1)
-        row(m, "refused", "refused posts", "count", "none", 1)
-        row(m, "kvm-exits", "L1 KVM exits", "per msg", "none", 1000)
-        row(m, "kvm-signal_exits", "signal exits (kicks)", "per msg", "none", 1000)
-        row(m, "kvm-halt_wakeup", "halt wake-ups", "per msg", "none", 1000)
-        row(m, "kvm-irq_injections", "interrupt injections", "per msg", "none", 1000)
-        row(m, "kvm-hypercalls", "hypercalls", "per msg", "none", 1000)
-        row(m, "kvm-io_exits", "port I/O exits", "per msg", "none", 1000)
+        if (base !~ /^vmbus-/) {
+            row(m, "post-median", "HvPostMessage call", "cycles", "down", 1)
+            row(m, "refused", "refused posts", "count", "none", 1)
+        }
+        row(m, "kvm-exits", "L1 KVM exits", per, "none", 1000)
+        row(m, "kvm-signal_exits", "signal exits (kicks)", per, "none", 1000)
+        row(m, "kvm-halt_wakeup", "halt wake-ups", per, "none", 1000)
+        row(m, "kvm-irq_injections", "interrupt injections", per, "none", 1000)
+        row(m, "kvm-hypercalls", "hypercalls", per, "none", 1000)
+        row(m, "kvm-io_exits", "port I/O exits", per, "none", 1000)
         nf = 0
         for (s = 1; s <= ns; s++) nf += runfail[side[s], m]
         if (nf > 0) {
-            line = sprintf("%-14s %-22s %-7s", m, "RUNS FAILED", "runs")
+            line = sprintf("%-20s %-22s %-7s", m, "RUNS FAILED", "runs")
             for (s = 1; s <= ns; s++)
                 line = line sprintf(" %10d %6s", runfail[side[s], m], "")
             for (k = 1; k <= np; k++) line = line sprintf(" %11s %10s", "-", "-")

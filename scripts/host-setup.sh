@@ -17,7 +17,7 @@ PKGS=(
     python3 python3-venv python3-pip
     libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev libslirp-dev
     flex bison dpkg-dev rsync cpio kmod
-    seabios ipxe-qemu busybox-static
+    seabios ipxe-qemu busybox-static kexec-tools
 )
 BACKPORT_PKGS=(meson python3-pycotap)
 LIST=/etc/apt/sources.list.d/qemu-hyperv-overlay.sources

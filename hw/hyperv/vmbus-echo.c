@@ -10,23 +10,53 @@
  * When the guest's ring has no room for an answer, the packet stays in
  * the ring until the guest has read and signals (the bus asks for that
  * signal with pending_send_sz).
+ *
+ * With subchannels=N (0 to 63: a device has at most 64 channels) it has
+ * N sub-channels, which echo too, offered when the guest asks on the
+ * primary channel: a packet of exactly 8 bytes,
+ * "SUBC" and a count (32 bits, little-endian), is answered with "SUBC"
+ * and the status of vmbus_device_enable_subchannels() (0 or -errno).
  */
 
 #include "qemu/osdep.h"
 #include "qemu/module.h"
 #include "hw/hyperv/vmbus.h"
+#include "hw/hyperv/vmbus-subchannel.h"
+#include "hw/qdev-properties.h"
+#include "qemu/bswap.h"
 #include "migration/vmstate.h"
 #include "qom/object.h"
 
 #define TYPE_VMBUS_ECHO "vmbus-echo"
 #define VMBUS_ECHO_CLASS "b6d1f2a4-4c7e-4a8b-9e31-5f0c2d7a8e63"
+#define VMBUS_ECHO_SUBC  0x43425553     /* "SUBC" in the guest's order */
 
 OBJECT_DECLARE_SIMPLE_TYPE(VMBusEcho, VMBUS_ECHO)
 
 struct VMBusEcho {
     VMBusDevice parent;
     uint64_t echoed;        /* packets sent back, for the monitor */
+    uint16_t subchannels;
 };
+
+/* A sub-channel request on the primary: its answer in @msg. */
+static bool vmbus_echo_subc(VMBusChannel *chan, VMBusChanReq *req)
+{
+    uint32_t w[2];
+
+    if (vmbus_channel_idx(chan) || req->msglen != sizeof(w)) {
+        return false;
+    }
+    memcpy(w, req->msg, sizeof(w));
+    if (le32_to_cpu(w[0]) != VMBUS_ECHO_SUBC) {
+        return false;
+    }
+    w[1] = cpu_to_le32(le32_to_cpu(w[1]) > UINT16_MAX ? -EINVAL :
+                       vmbus_device_enable_subchannels(
+                           vmbus_channel_device(chan), le32_to_cpu(w[1])));
+    memcpy(req->msg, w, sizeof(w));
+    return true;
+}
 
 static void vmbus_echo_notify(VMBusChannel *chan)
 {
@@ -42,6 +72,7 @@ static void vmbus_echo_notify(VMBusChannel *chan)
             vmbus_free_req(req);
             break;
         }
+        vmbus_echo_subc(chan, req);
         vmbus_channel_send(chan, VMBUS_PACKET_DATA_INBAND, NULL, 0, req->msg,
                            req->msglen, false, req->transaction_id);
         echo->echoed++;
@@ -55,6 +86,15 @@ static int vmbus_echo_open(VMBusChannel *chan)
 {
     return 0;
 }
+
+static uint16_t vmbus_echo_num_channels(VMBusDevice *dev)
+{
+    return 1 + VMBUS_ECHO(dev)->subchannels;
+}
+
+static const Property vmbus_echo_props[] = {
+    DEFINE_PROP_UINT16("subchannels", VMBusEcho, subchannels, 0),
+};
 
 /* Its channel resumes on the destination as it was (vmbus.c). */
 static const VMStateDescription vmstate_vmbus_echo = {
@@ -75,9 +115,11 @@ static void vmbus_echo_class_init(ObjectClass *klass, void *data)
 
     qemu_uuid_parse(VMBUS_ECHO_CLASS, &vdc->classid);
     vdc->open_channel = vmbus_echo_open;
+    vdc->num_channels = vmbus_echo_num_channels;
     vdc->chan_notify_cb = vmbus_echo_notify;
     dc->desc = "VMBus test device: echoes every packet";
     dc->vmsd = &vmstate_vmbus_echo;
+    device_class_set_props(dc, vmbus_echo_props);
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 

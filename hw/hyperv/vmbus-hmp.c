@@ -10,6 +10,19 @@
 #include "qapi/error.h"
 #include "qapi/qapi-commands-machine.h"
 
+static void hmp_vmbus_ring(Monitor *mon, const char *name,
+                           const VMBusRingInfo *r)
+{
+    if (!r) {
+        return;
+    }
+    monitor_printf(mon, "      %s: %u bytes, write %u read %u host %u, "
+                   "mask %u, pending send %u%s%s\n", name, r->size,
+                   r->write_index, r->read_index, r->host_index,
+                   r->interrupt_mask, r->pending_send_size,
+                   r->broken ? ", broken: " : "", r->broken ?: "");
+}
+
 void hmp_info_vmbus(Monitor *mon, const QDict *qdict)
 {
     Error *err = NULL;
@@ -44,6 +57,8 @@ void hmp_info_vmbus(Monitor *mon, const QDict *qdict)
                                ch->target_vp, ch->ring_gpadl);
             }
             monitor_printf(mon, "\n");
+            hmp_vmbus_ring(mon, "to host", ch->to_host);
+            hmp_vmbus_ring(mon, "to guest", ch->to_guest);
         }
     }
     qapi_free_VMBusInfo(info);

@@ -113,6 +113,21 @@ bool vmbus_ring_init(VMBusRing *r, uint32_t npages, VMBusRingAccess access,
     return true;
 }
 
+bool vmbus_ring_view(const VMBusRing *r, VMBusRingView *view)
+{
+    uint32_t le[4];
+
+    QEMU_BUILD_BUG_ON(VMBUS_RING_PENDING_SEND_SZ != 3 * sizeof(uint32_t));
+    if (!r->access || !r->access(r->opaque, 0, le, sizeof(le), false)) {
+        return false;
+    }
+    view->write_index = le32_to_cpu(le[0]);
+    view->read_index = le32_to_cpu(le[1]);
+    view->interrupt_mask = le32_to_cpu(le[2]);
+    view->pending_send_sz = le32_to_cpu(le[3]);
+    return true;
+}
+
 /* --- the ring the guest writes ---------------------------------------- */
 
 int vmbus_ring_peek(VMBusRing *r, VMBusPacketDesc *desc)
@@ -120,11 +135,13 @@ int vmbus_ring_peek(VMBusRing *r, VMBusPacketDesc *desc)
     uint32_t wr, avail, hdr_len, len;
 
     r->pkt_len = 0;
+    r->drained = false;
     if (r->broken || !ring_index_get(r, VMBUS_RING_WRITE_INDEX, &wr)) {
         return -1;
     }
     avail = ring_dist(r, r->own, wr);
     if (!avail) {
+        r->drained = true;
         return 0;
     }
     /* The index is read before the data it covers. */
@@ -196,6 +213,20 @@ bool vmbus_ring_publish_read(VMBusRing *r)
     before = r->size - ring_dist(r, old, wr);
     after = r->size - ring_dist(r, r->own, wr);
     return before <= pending && after > pending;
+}
+
+bool vmbus_ring_written_since(VMBusRing *r)
+{
+    uint32_t wr;
+
+    if (r->broken || !r->drained) {
+        return false;
+    }
+    /* Once per peek that found the ring empty. */
+    r->drained = false;
+    /* Our read index is visible before we look at the writer's. */
+    smp_mb();
+    return ring_index_get(r, VMBUS_RING_WRITE_INDEX, &wr) && wr != r->own;
 }
 
 void vmbus_ring_set_interrupt_mask(VMBusRing *r, bool masked)

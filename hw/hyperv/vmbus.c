@@ -32,6 +32,7 @@
 #include "hw/hyperv/hyperv.h"
 #include "hw/hyperv/vmbus-bridge.h"
 #include "hw/hyperv/vmbus.h"            /* the device API */
+#include "hw/hyperv/vmbus-subchannel.h"
 #include "hw/qdev-properties-system.h"  /* UUID properties */
 #include "hw/qdev-properties.h"
 #include "hw/sysbus.h"
@@ -84,6 +85,8 @@ typedef struct VMBusChanMig {
     bool failed;
     bool rescinded;
     bool reoffer;               /* a subsection: only when set */
+    bool enabled;               /* a subsection: only when either is set */
+    bool revoked;
 } VMBusChanMig;
 
 typedef struct VMBusGpadlMig {
@@ -167,6 +170,16 @@ struct VMBusChannel {
     VMBusChanState state;
     bool rescinded;             /* rescind sent, RELID_RELEASED to come */
     bool reoffer;               /* and then offered again (not unplugged) */
+    /*
+     * Sub-channels (idx > 0) are offered only once their device asks
+     * (vmbus_device_enable_subchannels()), and revoked, that is
+     * rescinded without the device leaving, when the guest closes the
+     * primary channel.
+     */
+    bool enabled;
+    bool revoked;
+    /* On the primary: device_del asked; the device offers nothing more. */
+    bool leaving;
     /* Open: what OPENCHANNEL said, and the rings. */
     uint32_t open_id;
     uint32_t target_vp;
@@ -355,6 +368,19 @@ static void vmbus_offer(VMBusChannel *chan)
     chan->state = VMBUS_CHAN_OFFERED;
     trace_vmbus_offer(chan->relid, chan->idx);
     vmbus_send(chan->bus, &o, sizeof(o));
+}
+
+/* Tell the guest @chan is gone; RELID_RELEASED is to come. */
+static void vmbus_rescind(VMBusChannel *chan)
+{
+    VMBusMsgRelid r = {
+        .hdr.type = VMBUS_MSG_RESCIND_CHANNELOFFER,
+        .relid = chan->relid,
+    };
+
+    chan->rescinded = true;
+    trace_vmbus_rescind(chan->relid);
+    vmbus_send(chan->bus, &r, sizeof(r));
 }
 
 static void vmbus_channel_guest_notify(EventNotifier *n);
@@ -718,6 +744,15 @@ ssize_t vmbus_channel_recv_done(VMBusChannel *chan)
     if (vmbus_ring_publish_read(&chan->guest_ring)) {
         vmbus_channel_signal_guest(chan);
     }
+    /*
+     * The device read the ring dry; what the guest wrote before it saw
+     * our new read index came unsignalled.  Notify the device again, from
+     * the main loop.
+     */
+    if (vmbus_ring_written_since(&chan->guest_ring)) {
+        trace_vmbus_rx_recheck(chan->relid);
+        vmbus_channel_notify_host(chan);
+    }
     if (!vmbus_ring_check(chan, &chan->guest_ring)) {
         return -EIO;
     }
@@ -887,11 +922,14 @@ static void vmbus_channel_disconnect(VMBusChannel *chan)
     if (chan->rescinded) {
         /* The guest is gone: it will not release anything any more. */
         chan->rescinded = false;
-        if (!chan->reoffer) {
+        if (!chan->reoffer && !chan->revoked) {
             vmbus_device_release(chan->dev);
         }
         chan->reoffer = false;
     }
+    /* The next guest asks for its sub-channels afresh. */
+    chan->enabled = false;
+    chan->revoked = false;
 }
 
 static void vmbus_disconnect(VMBus *bus, bool keep_route)
@@ -951,9 +989,26 @@ static void vmbus_initiate_contact(VMBus *bus, const VMBusMsgContact *m)
                offsetof(VMBusMsgVersionResponse, pad));
 }
 
+static bool vmbus_dev_leaving(VMBusDevice *dev)
+{
+    return dev->num_channels && dev->channels[0].leaving;
+}
+
+/*
+ * Not offered yet: a primary channel, or a sub-channel asked for, of a
+ * device that is not leaving.
+ */
+static bool vmbus_chan_offerable(VMBusChannel *chan)
+{
+    return chan->state == VMBUS_CHAN_NEW && !chan->rescinded &&
+           (chan->idx == 0 || chan->enabled) &&
+           !vmbus_dev_leaving(chan->dev);
+}
+
+/* (A device being plugged is not realized yet: its plug handler offers.) */
 static void vmbus_offer_if_new(VMBusChannel *chan)
 {
-    if (chan->state == VMBUS_CHAN_NEW && qdev_is_realized(DEVICE(chan->dev))) {
+    if (vmbus_chan_offerable(chan) && qdev_is_realized(DEVICE(chan->dev))) {
         vmbus_offer(chan);
     }
 }
@@ -1228,19 +1283,96 @@ static void vmbus_relid_released(VMBus *bus, const VMBusMsgRelid *m)
     chan->state = VMBUS_CHAN_NEW;
     chan->rescinded = false;
     vmbus_gpadl_free_relid(&bus->gpadls, chan->relid);
+    dev = chan->dev;
     if (chan->reoffer) {
-        /* Given back to be taken afresh (vmbus_old_post_load()). */
+        /* Given back to be taken afresh (after a migration). */
         chan->reoffer = false;
-        vmbus_offer(chan);
+        vmbus_offer_if_new(chan);
         return;
     }
-    dev = chan->dev;
+    if (chan->revoked && !vmbus_dev_leaving(dev)) {
+        /* A sub-channel; its device may have asked for it again since. */
+        chan->revoked = false;
+        vmbus_offer_if_new(chan);
+        return;
+    }
+    chan->revoked = false;
     for (i = 0; i < dev->num_channels; i++) {
         if (dev->channels[i].rescinded) {
             return;
         }
     }
     vmbus_device_release(dev);
+}
+
+/*
+ * The guest closed the primary channel: its sub-channels go, as on
+ * Hyper-V.  Those the guest has are rescinded (closed first if it left
+ * them open); each comes back only when the device asks again.
+ */
+static void vmbus_revoke_subchannels(VMBusDevice *dev)
+{
+    int i;
+
+    for (i = 1; i < dev->num_channels; i++) {
+        VMBusChannel *chan = &dev->channels[i];
+
+        if (chan->rescinded && chan->reoffer) {
+            /* Being offered again after a migration: not any more. */
+            chan->reoffer = false;
+            chan->revoked = true;
+        }
+        if (!chan->enabled) {
+            continue;
+        }
+        chan->enabled = false;
+        trace_vmbus_subchannel(chan->relid, chan->idx, false);
+        if (chan->state == VMBUS_CHAN_NEW || chan->rescinded) {
+            continue;
+        }
+        vmbus_channel_close(chan);
+        chan->revoked = true;
+        vmbus_rescind(chan);
+    }
+}
+
+int vmbus_device_enable_subchannels(VMBusDevice *dev, uint16_t count)
+{
+    VMBus *bus = VMBUS(qdev_get_parent_bus(DEVICE(dev)));
+    int i;
+
+    if (count >= dev->num_channels) {
+        return -EINVAL;
+    }
+    if (vmbus_dev_leaving(dev)) {
+        return -ENODEV;
+    }
+    if (dev->channels[0].state != VMBUS_CHAN_OPEN) {
+        return -ENOTCONN;
+    }
+    for (i = 1; i <= count; i++) {
+        VMBusChannel *chan = &dev->channels[i];
+
+        if (chan->enabled) {
+            continue;
+        }
+        chan->enabled = true;
+        trace_vmbus_subchannel(chan->relid, chan->idx, true);
+        if (bus->state == VMBUS_OFFERED) {
+            vmbus_offer_if_new(chan);
+        }
+    }
+    return 0;
+}
+
+uint16_t vmbus_device_subchannels(VMBusDevice *dev)
+{
+    uint16_t n = 0;
+
+    while (n + 1 < dev->num_channels && dev->channels[n + 1].enabled) {
+        n++;
+    }
+    return n;
 }
 
 static void vmbus_tl_connect(VMBus *bus, const VMBusMsgTlConnect *m)
@@ -1346,6 +1478,9 @@ static void vmbus_handle(VMBus *bus, const uint8_t *data, uint32_t len)
                            "dropped",
                            le32_to_cpu(((const VMBusMsgRelid *)data)->relid));
             break;
+        }
+        if (chan->idx == 0) {
+            vmbus_revoke_subchannels(chan->dev);
         }
         vmbus_channel_close_reset(chan);
         break;
@@ -1632,7 +1767,9 @@ static void vmbus_hotplug_plug(HotplugHandler *hh, DeviceState *qdev,
     /* Connected guests learn of a new device at once. */
     if (bus->state == VMBUS_OFFERED) {
         for (i = 0; i < dev->num_channels; i++) {
-            vmbus_offer(&dev->channels[i]);
+            if (vmbus_chan_offerable(&dev->channels[i])) {
+                vmbus_offer(&dev->channels[i]);
+            }
         }
     }
 }
@@ -1645,23 +1782,22 @@ static void vmbus_hotplug_unplug_request(HotplugHandler *hh,
     bool wait = false;
     int i;
 
+    if (dev->num_channels) {
+        dev->channels[0].leaving = true;
+    }
     for (i = 0; i < dev->num_channels; i++) {
         VMBusChannel *chan = &dev->channels[i];
-        VMBusMsgRelid r = {
-            .hdr.type = VMBUS_MSG_RESCIND_CHANNELOFFER,
-            .relid = chan->relid,
-        };
 
+        chan->enabled = false;
         if (chan->rescinded) {
             /* Offered again after all?  No: it leaves. */
             chan->reoffer = false;
+            chan->revoked = false;
             wait = true;
         } else if (chan->state != VMBUS_CHAN_NEW &&
                    bus->state != VMBUS_DISCONNECTED) {
             /* The guest has it: it gives it back with RELID_RELEASED. */
-            chan->rescinded = true;
-            trace_vmbus_rescind(chan->relid);
-            vmbus_send(bus, &r, sizeof(r));
+            vmbus_rescind(chan);
             wait = true;
         }
     }
@@ -1769,15 +1905,14 @@ static char *vmbus_get_fw_dev_path(DeviceState *qdev)
  */
 static void vmbus_reoffer(VMBusChannel *chan)
 {
-    VMBusMsgRelid r = {
-        .hdr.type = VMBUS_MSG_RESCIND_CHANNELOFFER,
-        .relid = chan->relid,
-    };
-
-    chan->rescinded = true;
-    chan->reoffer = true;
-    trace_vmbus_rescind(chan->relid);
-    vmbus_send(chan->bus, &r, sizeof(r));
+    if (chan->idx == 0) {
+        /* The device starts afresh: what it asked for goes. */
+        vmbus_revoke_subchannels(chan->dev);
+    }
+    if (!chan->rescinded) {
+        chan->reoffer = true;
+        vmbus_rescind(chan);
+    }
 }
 
 /*
@@ -1839,12 +1974,47 @@ static const VMStateDescription vmstate_vmbus_chan_reoffer = {
     }
 };
 
+static bool vmbus_mig_chan_sub(void *opaque)
+{
+    VMBusChanMig *c = opaque;
+
+    return c->enabled || c->revoked;
+}
+
+static const VMStateDescription vmstate_vmbus_chan_sub = {
+    .name = "vmbus/channel/sub",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = vmbus_mig_chan_sub,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BOOL(enabled, VMBusChanMig),
+        VMSTATE_BOOL(revoked, VMBusChanMig),
+        VMSTATE_END_OF_LIST()
+    }
+};
+
+/*
+ * The channels' array is allocated, not zeroed, as it loads: what the
+ * subsections carry must start out false for the streams without them.
+ */
+static int vmbus_chan_pre_load(void *opaque)
+{
+    VMBusChanMig *c = opaque;
+
+    c->reoffer = false;
+    c->enabled = false;
+    c->revoked = false;
+    return 0;
+}
+
 static const VMStateDescription vmstate_vmbus_chan = {
     .name = "vmbus/channel",
     .version_id = 1,
     .minimum_version_id = 1,
+    .pre_load = vmbus_chan_pre_load,
     .subsections = (const VMStateDescription * const []) {
         &vmstate_vmbus_chan_reoffer,
+        &vmstate_vmbus_chan_sub,
         NULL
     },
     .fields = (const VMStateField[]) {
@@ -1925,6 +2095,8 @@ static void vmbus_save_chan(VMBusChannel *chan)
         .failed = chan->failed,
         .rescinded = chan->rescinded,
         .reoffer = chan->reoffer,
+        .enabled = chan->enabled,
+        .revoked = chan->revoked,
     };
 }
 
@@ -2111,8 +2283,7 @@ static int vmbus_post_load(void *opaque, int version_id)
         /* Every channel once: vmbus_disconnect() left them all NEW. */
         if (!chan || chan->state != VMBUS_CHAN_NEW || chan->rescinded ||
             c->state > VMBUS_CHAN_OPEN ||
-            (c->state != VMBUS_CHAN_NEW &&
-             bus->state == VMBUS_DISCONNECTED)) {
+            (c->state != VMBUS_CHAN_NEW && bus->state != VMBUS_OFFERED)) {
             error_report("vmbus: channel %u in the stream does not match "
                          "the devices here", c->relid);
             goto out;
@@ -2127,8 +2298,18 @@ static int vmbus_post_load(void *opaque, int version_id)
                          "again but was not rescinded", c->relid);
             goto out;
         }
+        if ((chan->idx == 0 && (c->enabled || c->revoked)) ||
+            (c->revoked && (!c->rescinded || c->reoffer)) ||
+            (chan->idx && c->state != VMBUS_CHAN_NEW && !c->enabled &&
+             !c->rescinded)) {
+            error_report("vmbus: sub-channel state of channel %u in the "
+                         "stream is invalid", c->relid);
+            goto out;
+        }
         chan->rescinded = c->rescinded;
         chan->reoffer = c->reoffer;
+        chan->enabled = c->enabled;
+        chan->revoked = c->revoked;
         if (c->state != VMBUS_CHAN_OPEN) {
             chan->state = c->state;
             continue;
@@ -2155,6 +2336,35 @@ static int vmbus_post_load(void *opaque, int version_id)
         chan->host_ring.reserved = c->host_reserved;
         chan->failed = c->failed;
     }
+    /*
+     * A sub-channel in the guest's hands needs its primary open (or about
+     * to be offered again, which revokes it below); one asked for is
+     * offered on an offered bus.  A rescinded primary that is not to be
+     * offered again is an unplug still pending.
+     */
+    for (i = find_first_bit(bus->relids, VMBUS_MAX_RELID + 1);
+         i <= VMBUS_MAX_RELID;
+         i = find_next_bit(bus->relids, VMBUS_MAX_RELID + 1, i + 1)) {
+        VMBusChannel *chan = vmbus_find_channel(bus, i);
+        VMBusChannel *p = chan ? &chan->dev->channels[0] : NULL;
+
+        if (!chan) {
+            continue;
+        }
+        if (chan->idx == 0) {
+            chan->leaving = chan->rescinded && !chan->reoffer;
+            continue;
+        }
+        if ((chan->state != VMBUS_CHAN_NEW && !chan->rescinded &&
+             p->state != VMBUS_CHAN_OPEN && !test_bit(p->relid, reoffer)) ||
+            (chan->enabled && chan->state == VMBUS_CHAN_NEW &&
+             !chan->rescinded && bus->state == VMBUS_OFFERED)) {
+            error_report("vmbus: sub-channel %u in the stream does not go "
+                         "with its primary channel %u", chan->relid,
+                         p->relid);
+            goto out;
+        }
+    }
     for (i = 0; i < s->nmsgs; i++) {
         VMBusMsgBuf *m;
 
@@ -2176,6 +2386,7 @@ static int vmbus_post_load(void *opaque, int version_id)
     for (i = find_first_bit(reoffer, VMBUS_MAX_RELID + 1);
          i <= VMBUS_MAX_RELID;
          i = find_next_bit(reoffer, VMBUS_MAX_RELID + 1, i + 1)) {
+        /* (A sub-channel whose primary went first is revoked already.) */
         vmbus_reoffer(vmbus_find_channel(bus, i));
     }
     vmbus_kick(bus);
@@ -2398,6 +2609,8 @@ static bool vmbus_old_chan_used(VMBusOld *o, uint32_t relid)
 
 static void vmbus_old_reoffer(VMBusChannel *chan)
 {
+    /* QEMU 10.0.2 offers every channel of a device at once. */
+    chan->enabled = chan->idx > 0;
     chan->state = VMBUS_CHAN_OFFERED;
     if (vmbus_old_chan_used(&chan->bus->mig->old, chan->relid)) {
         vmbus_reoffer(chan);
@@ -2552,6 +2765,25 @@ static char *vmbus_uuid_str(const QemuUUID *uuid)
     return g_strdup(buf);
 }
 
+static VMBusRingInfo *vmbus_ring_info(const VMBusRing *r)
+{
+    VMBusRingView view;
+    VMBusRingInfo *info;
+
+    if (!vmbus_ring_view(r, &view)) {
+        return NULL;
+    }
+    info = g_new0(VMBusRingInfo, 1);
+    info->size = r->size;
+    info->write_index = view.write_index;
+    info->read_index = view.read_index;
+    info->interrupt_mask = view.interrupt_mask;
+    info->pending_send_size = view.pending_send_sz;
+    info->host_index = r->own;
+    info->broken = g_strdup(vmbus_ring_broken(r));
+    return info;
+}
+
 static VMBusDeviceInfo *vmbus_device_info(VMBusDevice *dev)
 {
     VMBusDeviceClass *vdc = VMBUS_DEVICE_GET_CLASS(dev);
@@ -2578,6 +2810,8 @@ static VMBusDeviceInfo *vmbus_device_info(VMBusDevice *dev)
             c->has_target_vp = c->has_ring_gpadl = true;
             c->target_vp = chan->target_vp;
             c->ring_gpadl = chan->ring_gpadl_id;
+            c->to_host = vmbus_ring_info(&chan->guest_ring);
+            c->to_guest = vmbus_ring_info(&chan->host_ring);
         }
         QAPI_LIST_APPEND(tail, c);
     }

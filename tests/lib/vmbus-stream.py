@@ -41,8 +41,9 @@ from qmp import Qmp  # noqa: E402  (tests/lib/qmp.py)
 QEMU, FIRMWARE, IMAGE, PREFIX = sys.argv[1:5]
 CPU = "max,hv-vpindex,hv-synic,hv-time,hv-stimer"
 MACHINE = "pc-i440fx-10.0"
-APPEND = ("suite=vmbus-migrate cpus=2 balloon=reoffer echo=1 stable-id=1 "
-          "vmbus-version=5.3")
+# vmbus-echo with an open sub-channel: the stream carries its state too.
+APPEND = ("suite=vmbus-migrate cpus=2 balloon=reoffer echo=1 subchannel=1 "
+          "stable-id=1 vmbus-version=5.3")
 SEED = 20261206
 FLIPS = 48
 CUTS = 8
@@ -63,7 +64,7 @@ def qemu_args(extra):
     return [QEMU, "-L", FIRMWARE, "-accel", "tcg", "-cpu", CPU,
             "-M", MACHINE, "-m", "128", "-smp", "2", "-display", "none",
             "-nodefaults", "-no-reboot", "-device", "vmbus-bridge",
-            "-device", "hv-balloon", "-device", "vmbus-echo",
+            "-device", "hv-balloon", "-device", "vmbus-echo,subchannels=1",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
             "-kernel", IMAGE, "-append", APPEND] + extra
 

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # build-initramfs.sh [BUILD]: assemble the Linux guest of the Linux-guest
-# test: BUILD/tests/linux/vmlinuz (Debian's kernel) and
-# BUILD/tests/linux/initrd.gz (busybox, tests/linux/init.sh as /init, and the
-# hv modules with their dependencies).  Rebuilt on every call; it takes a
+# test: BUILD/tests/linux/vmlinuz (Debian's kernel),
+# BUILD/tests/linux/initrd.gz (busybox, tests/linux/init.sh as /init, the
+# hv modules with their dependencies, and kexec), and
+# BUILD/tests/linux/initrd-kexec.gz: the same with /boot/vmlinuz and
+# /boot/initrd.gz, so that the guest can kexec into itself once.  Rebuilt on every call; it takes a
 # second or two.
 set -euo pipefail
 
@@ -31,6 +33,13 @@ ird_file "$root" "$here/../lib/init-early.sh" /lib/init-early.sh 0644
 # the bus itself.
 ird_modules "$root" "$kroot" "$rel" hv_vmbus hv_utils hv_balloon hv_sock \
     'hv_netvsc?' 'hv_storvsc?'
+kx=$(PATH=$PATH:/usr/sbin:/sbin command -v kexec || true)
+[ -n "$kx" ] || die "kexec is missing: run scripts/host-setup.sh (kexec-tools)"
+ird_elf "$root" "$kx" /sbin/kexec
 ird_pack "$root" "$work/initrd.gz"
+mkdir -p "$root/boot"
+cp "$kroot/boot/vmlinuz-$rel" "$root/boot/vmlinuz"
+cp "$work/initrd.gz" "$root/boot/initrd.gz"
+ird_pack "$root" "$work/initrd-kexec.gz"
 cp "$kroot/boot/vmlinuz-$rel" "$work/vmlinuz.tmp"
 mv "$work/vmlinuz.tmp" "$work/vmlinuz"

@@ -25,7 +25,7 @@ qstatus=${2:-0}
 OWNER_BUS="the VMBus devices issue"
 case $where in
 tcg)
-    ENFORCED="boot vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent vmbus-version hv-modules devices-bound host-view balloon hotplug reboot"
+    ENFORCED="boot vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent vmbus-version hv-modules devices-bound host-view balloon hotplug reboot kexec"
     PENDING= ;;
 kvm|kvm-nohv)
     ENFORCED="boot vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent vmbus-version devices-bound host-view balloon hotplug reboot"
@@ -155,13 +155,15 @@ check_devices_bound() {
 
 # QEMU's own view while the guest ran (run.sh: host-view.py over QMP):
 # the bus offered at the version the guest reports, and hv-balloon's
-# channel open, since hv_balloon is bound.
+# channel open, since hv_balloon is bound, with its rings' indices as
+# they should be (host-view.py's vmbus.rings).
 h() { printf '%s\n' "$input" | sed -n "s/^HOST: $1=//p" | head -n 1; }
 check_host_view() {
     state=$(h vmbus.state) hv=$(h vmbus.version) bal=$(h vmbus.dev.hv-balloon)
-    now="QEMU's view: state=${state:-unreported} version=${hv:-unreported} hv-balloon=${bal:-absent}"
+    rings=$(h vmbus.rings.hv-balloon)
+    now="QEMU's view: state=${state:-unreported} version=${hv:-unreported} hv-balloon=${bal:-absent} rings=${rings:-unshown}"
     [ "$state" = offered ] && [ "$hv" = "$(val vmbus-version)" ] &&
-        [ "$bal" = open ]
+        [ "$bal" = open ] && [ "$rings" = ok ]
 }
 
 # A balloon request over QMP (run.sh: a quarter of the guest's memory)
@@ -192,17 +194,36 @@ check_hotplug() {
         case " ${u#* } " in *" $inst "*) false ;; *) true ;; esac
 }
 
+# again N: the guest's Nth report (from its Nth init=started on) is
+# complete, connected at the version of the first, with every VMBus
+# device bound; nv, nd and nu say what it showed.
+again() {
+    nth=$(printf '%s\n' "$report" | awk -v want="$1" '/^init=started$/ { n++ } n == want')
+    nv=$(printf '%s\n' "$nth" | sed -n 's/^vmbus-version=//p' | head -n 1)
+    nd=$(printf '%s\n' "$nth" | sed -n 's/^vmbus-devices=//p' | head -n 1)
+    nu=$(printf '%s\n' "$nth" | grep '^vmbus-dev\.' | grep -c 'driver=none$')
+    [ -n "$nth" ] && [ "$nv" = "$(val vmbus-version)" ] &&
+        [ "${nd:-0}" -gt 0 ] 2>/dev/null && [ "$nu" -eq 0 ] &&
+        [ -n "$(printf '%s\n' "$nth" | sed -n 's/^done=//p')" ]
+}
+
 # After a reboot (the hold protocol's "reboot"), the guest reports again:
 # connected at the same version, every VMBus device bound.
 check_reboot() {
-    second=$(printf '%s\n' "$report" | awk '/^init=started$/ { n++ } n >= 2')
-    v2=$(printf '%s\n' "$second" | sed -n 's/^vmbus-version=//p' | head -n 1)
-    d2=$(printf '%s\n' "$second" | sed -n 's/^vmbus-devices=//p' | head -n 1)
-    u2=$(printf '%s\n' "$second" | grep '^vmbus-dev\.' | grep -c 'driver=none$')
-    now="reset: $(h reboot.action); after the reboot: vmbus-version=${v2:-unreported}, ${d2:-0} VMBus devices, $u2 without a driver"
-    [ -n "$second" ] && [ "$v2" = "$(val vmbus-version)" ] &&
-        [ "${d2:-0}" -gt 0 ] 2>/dev/null && [ "$u2" -eq 0 ] &&
-        [ -n "$(printf '%s\n' "$second" | sed -n 's/^done=//p')" ]
+    again 2
+    ok=$?
+    now="reset: $(h reboot.action); after the reboot: vmbus-version=${nv:-unreported}, ${nd:-0} VMBus devices, $nu without a driver"
+    return $ok
+}
+
+# After a kexec (the hold protocol's "kexec"; under TCG, whose initramfs
+# carries the kernel to kexec into), the same: the kernel unloaded the
+# bus on its way out, and the next one connected again.
+check_kexec() {
+    again 3
+    ok=$?
+    now="kexec load status $(val kexec.load); after the kexec: vmbus-version=${nv:-unreported}, ${nd:-0} VMBus devices, $nu without a driver"
+    return $ok
 }
 
 fails=0

@@ -10,6 +10,9 @@ vmbus as "HOST: info-vmbus| ..." lines.
   vmbus.state=<disconnected|connected|offered>   query-vmbus
   vmbus.version=<major.minor>|none
   vmbus.dev.<type>=<state of each channel, comma-separated>
+  vmbus.rings.<type>=ok|<what is wrong>   the rings of its open primary
+      channel: both shown, not broken, indices inside the ring and
+      8-byte aligned, and the host's own index the one the guest sees
 
 balloon: ask the balloon (hv-balloon) for a guest of MIB MiB, and wait at
 most SECONDS for query-balloon to come within 16 MiB of it.
@@ -93,6 +96,23 @@ def unplug(path, did, seconds):
     return 0
 
 
+def rings(chan):
+    """ok, or what is wrong with the rings query-vmbus shows."""
+    for name, mine in (("to-host", "read-index"), ("to-guest", "write-index")):
+        r = chan.get(name)
+        if r is None:
+            return name + " not shown"
+        if "broken" in r:
+            return "%s broken: %s" % (name, r["broken"])
+        for k in ("write-index", "read-index"):
+            if r[k] >= r["size"] or r[k] % 8:
+                return "%s %s %d in a ring of %d" % (name, k, r[k], r["size"])
+        if r[mine] != r["host-index"]:
+            return "%s %s %d, host at %d" % (name, mine, r[mine],
+                                            r["host-index"])
+    return "ok"
+
+
 def main():
     if len(sys.argv) > 2 and sys.argv[2] == "reboot-resets":
         try:
@@ -137,6 +157,9 @@ def main():
         print("HOST: vmbus.dev.%s=%s" % (d["type"], ",".join(
             c["state"] + (" rescinded" if c["rescinded"] else "") +
             (" failed" if c["failed"] else "") for c in d["channels"])))
+        if d["channels"] and d["channels"][0]["state"] == "open":
+            print("HOST: vmbus.rings.%s=%s" % (d["type"],
+                                               rings(d["channels"][0])))
     for line in hmp.get("return", "").splitlines():
         print("HOST: info-vmbus| %s" % line)
     return 0

@@ -86,6 +86,19 @@ live() {
     echo "$v" | sed -n 's/^VMBus: \([a-z]*\).*/HOST: vmbus.state=\1/p' >>"$host"
     echo "$v" | sed -n 's/^VMBus: .*version \([0-9.]*\),.*/HOST: vmbus.version=\1/p' >>"$host"
     echo "$v" | awk '/^  [a-z]/ { dev = $1 } /channel [0-9]+: relid/ && dev == "hv-balloon" { sub(/.*relid [0-9]+, /, ""); sub(/,.*/, ""); print "HOST: vmbus.dev.hv-balloon=" $0; exit }' >>"$host"
+    # host-view.py's ring check, from the text: "to host: SIZE bytes,
+    # write W read R host H, ..."; the host's index is the read index of
+    # the ring the guest writes, the write index of the other.
+    echo "$v" | awk '
+        /^  [a-z]/ { dev = $1; chan = 0 }
+        /channel 0: relid/ { chan = 1 }
+        dev == "hv-balloon" && chan && $1 == "to" && ($2 == "host:" || $2 == "guest:") {
+            n++; h = $10; sub(/,/, "", h)
+            if (why == "" && $0 ~ /broken/) why = "to-" substr($2, 1, length($2) - 1) " broken"
+            if (why == "" && ($6 >= $3 || $8 >= $3 || $6 % 8 || $8 % 8)) why = "an index outside " $3 " or unaligned: " $0
+            if (why == "" && ($2 == "host:" ? $8 : $6) != h) why = "host index " h " differs: " $0
+        }
+        END { if (n == 0) exit; if (n != 2) why = n " rings shown"; print "HOST: vmbus.rings.hv-balloon=" (why == "" ? "ok" : why) }' >>"$host"
     actual() { hmp "info balloon" | sed -n 's/.*actual=\([0-9]*\).*/\1/p' | head -n 1; }
     ask mem before
     echo "HOST: balloon.before=$(actual)" >>"$host"

@@ -19,6 +19,7 @@
 #   vmbus-dmesg=<line>                  kernel lines about vmbus/hv_* (bounded)
 #   mem.<tag>=<total kB> <available kB>  on the host's request (hvtest.hold)
 #   vmbus.<tag>=<n> <ids>               likewise
+#   kexec.load=<status>, kexec-msg=<line>  on the host's "kexec"
 #
 # tests/linux/evaluate.sh turns the report into results.
 
@@ -101,6 +102,9 @@ r "done" "$(cut -d' ' -f1 /proc/uptime)"
 #   vmbus TAG N  once it has N VMBus devices (or after 20 s), it answers
 #              vmbus.TAG=<count> <device ids>
 #   reboot     the guest reboots at once (and reports again)
+#   kexec      the guest kexecs into the kernel and initramfs in /boot
+#              (there only in the initramfs for it, initrd-kexec.gz; the
+#              one it boots has none), and reports again
 #   (empty)    the guest powers off
 # Each wait is bounded; so is the number of requests.
 if grep -qw hvtest.hold /proc/cmdline; then
@@ -123,6 +127,21 @@ if grep -qw hvtest.hold /proc/cmdline; then
         reboot)
             # The host made -no-reboot a reset first (QMP set-action).
             reboot -f ;;
+        kexec)
+            # kexec -e shuts the kernel down as for a kexec: hv_vmbus
+            # unloads the bus first, and the next kernel connects afresh.
+            if [ -f /boot/vmlinuz ]; then
+                kexec -l /boot/vmlinuz --initrd=/boot/initrd.gz \
+                    --reuse-cmdline >/tmp/kexec.log 2>&1
+                st=$?
+            else
+                echo "no /boot/vmlinuz in this initramfs" >/tmp/kexec.log
+                st=1
+            fi
+            while IFS= read -r l; do r kexec-msg "$l"; done </tmp/kexec.log
+            r kexec.load "$st"
+            [ "$st" != 0 ] || kexec -e
+            r kexec.exec failed ;;
         *) break ;;
         esac
     done

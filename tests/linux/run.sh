@@ -86,8 +86,16 @@ live() {
     timeout 30 python3 "$here/host-view.py" "$work/qmp.sock" \
         reboot-resets >>"$host"
     echo reboot >&3
+    reports 2
+    # kexec: the kernel unloads the bus, the next one connects again.
+    echo kexec >&3
+    reports 3
+}
+
+# reports N: wait (3 minutes at most) for the guest's Nth report
+reports() {
     for _ in $(seq 1 900); do
-        [ "$(grep -c '^LINUX: done=' "$console")" -ge 2 ] && break
+        [ "$(grep -c '^LINUX: done=' "$console")" -ge "$1" ] && break
         sleep 0.2
     done
 }
@@ -103,7 +111,7 @@ boot() {
     exec 3<>"$work/console.in"
     timeout --kill-after=10 "$limit" "$qemu" -L "$firmware" -accel tcg -cpu "$cpu" \
         -m "$LINUX_MEM_MB" -smp 2 "$@" ${LINUX_QEMU_ARGS:-} -qmp "unix:$work/qmp.sock,server=on,wait=off" \
-        -kernel "$work/vmlinuz" -initrd "$work/initrd.gz" \
+        -kernel "$work/vmlinuz" -initrd "$work/initrd-kexec.gz" \
         -append "$LINUX_APPEND hvtest.hold" <"$work/console.in" >"$console" 2>&1 &
     qpid=$!
     while kill -0 "$qpid" 2>/dev/null; do

@@ -90,8 +90,9 @@ scenario() {
         upstream:*) version=4.0 echo=0 stable=0 ;;
         *:upstream) mode=keep echo=0 expect=refused ;;
         esac
-        [ "$echo" = 0 ] || DEVICES="$DEVICES -device vmbus-echo"
-        APPEND="suite=vmbus-migrate cpus=2 balloon=$mode echo=$echo stable-id=$stable vmbus-version=$version${MIGRATE_LAB:+ lab=1}" ;;
+        # vmbus-echo with an open sub-channel, on both sides ours.
+        [ "$echo" = 0 ] || DEVICES="$DEVICES -device vmbus-echo,subchannels=1"
+        APPEND="suite=vmbus-migrate cpus=2 balloon=$mode echo=$echo subchannel=$echo stable-id=$stable vmbus-version=$version${MIGRATE_LAB:+ lab=1}" ;;
     *)
         return 1 ;;
     esac

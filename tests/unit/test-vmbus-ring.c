@@ -429,6 +429,33 @@ static void test_no_memory(void)
     mem_free(m);
 }
 
+/*
+ * The monitor's view: the control page as it is, corrupt values
+ * included, and neither a bad index nor missing memory breaks the ring.
+ */
+static void test_view(void)
+{
+    Mem *m = mem_new(3);
+    VMBusRingView v;
+    VMBusRing r;
+
+    g_assert_true(vmbus_ring_init(&r, 3, mem_access, m, false));
+    set_ctrl(m, VMBUS_RING_WRITE_INDEX, 3 * PAGE + 5);
+    set_ctrl(m, VMBUS_RING_READ_INDEX, 16);
+    set_ctrl(m, VMBUS_RING_INTERRUPT_MASK, 1);
+    set_ctrl(m, VMBUS_RING_PENDING_SEND_SZ, 200);
+    g_assert_true(vmbus_ring_view(&r, &v));
+    g_assert_cmpuint(v.write_index, ==, 3 * PAGE + 5);
+    g_assert_cmpuint(v.read_index, ==, 16);
+    g_assert_cmpuint(v.interrupt_mask, ==, 1);
+    g_assert_cmpuint(v.pending_send_sz, ==, 200);
+    g_assert_null(vmbus_ring_broken(&r));
+    m->hole = 8;
+    g_assert_false(vmbus_ring_view(&r, &v));
+    g_assert_null(vmbus_ring_broken(&r));
+    mem_free(m);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -441,5 +468,6 @@ int main(int argc, char **argv)
     g_test_add_func("/vmbus-ring/write/full", test_write_full);
     g_test_add_func("/vmbus-ring/write/corrupt", test_write_corrupt);
     g_test_add_func("/vmbus-ring/no-memory", test_no_memory);
+    g_test_add_func("/vmbus-ring/view", test_view);
     return g_test_run();
 }

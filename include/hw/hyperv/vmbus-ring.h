@@ -64,6 +64,8 @@ typedef struct VMBusRing {
     uint32_t published;
     /* Reading: the packet peeked at (bytes from @own), 0 if none. */
     uint32_t pkt_len;
+    /* Reading: the last peek found the ring empty. */
+    bool drained;
     /* Writing: bytes promised to callers (vmbus_ring_reserve). */
     uint32_t reserved;
     const char *broken;     /* why the ring stopped, or NULL */
@@ -83,6 +85,21 @@ static inline const char *vmbus_ring_broken(const VMBusRing *r)
     return r->broken;
 }
 
+/* The control page as it reads now, for introspection. */
+typedef struct VMBusRingView {
+    uint32_t write_index;
+    uint32_t read_index;
+    uint32_t interrupt_mask;
+    uint32_t pending_send_sz;
+} VMBusRingView;
+
+/*
+ * Read the control page's four words unchecked, into @view: they are
+ * shown, never used.  The ring's state does not change, even if the
+ * page is gone; false then.
+ */
+bool vmbus_ring_view(const VMBusRing *r, VMBusRingView *view);
+
 /* --- the ring the guest writes --------------------------------------- */
 
 /*
@@ -101,6 +118,14 @@ void vmbus_ring_pop(VMBusRing *r);
  * signalled: it asked, with pending_send_sz, for room we just made.
  */
 bool vmbus_ring_publish_read(VMBusRing *r);
+/*
+ * After vmbus_ring_publish_read(), when the last peek found the ring
+ * empty (asked once per such peek): whether the guest has written
+ * since.  A guest signals only when it finds the read index at the
+ * place it wrote to, so a packet written while our read index was not
+ * yet published comes with no signal: the caller must read again.
+ */
+bool vmbus_ring_written_since(VMBusRing *r);
 /* The reader's interrupt mask: on while the host drains on its own. */
 void vmbus_ring_set_interrupt_mask(VMBusRing *r, bool masked);
 

@@ -8,6 +8,7 @@
 #include "fault.h"
 #include "hyperv.h"
 #include "printf.h"
+#include "report.h"
 #include "smp.h"
 #include "string.h"
 #include "synic.h"
@@ -470,6 +471,34 @@ bool vmbus_ring_alloc(struct vmbus_ring_pages *r, unsigned int send_pages,
     return true;
 }
 
+bool vmbus_open_checked(struct vmbus_client *c, uint32_t relid,
+                        struct vmbus_ring_pages *ring, unsigned int pages,
+                        uint32_t *gpadl, const char *what)
+{
+    struct vmbus_msg_gpadl_created created = {};
+    struct vmbus_msg_open_result res = {};
+    uint64_t pfns[sizeof(ring->page) / sizeof(ring->page[0])];
+    uint32_t open_id = relid ^ 0x4f50454eu;
+    const char *failed = NULL;
+
+    *gpadl = vmbus_gpadl_id(c);
+    if (!vmbus_ring_alloc(ring, pages, pages, pfns)) {
+        failed = "ring pages";
+    } else if (!vmbus_gpadl_create(c, relid, *gpadl, pfns, 2 * pages,
+                                   &created) ||
+               created.status || created.gpadl != *gpadl) {
+        failed = "GPADL";
+    } else if (!vmbus_open_channel(c, relid, open_id, *gpadl, pages, &res) ||
+               res.status || res.child_relid != relid ||
+               res.open_id != open_id) {
+        failed = "OPENCHANNEL";
+    }
+    return report(!failed, "%s: relid %u opens on ring GPADL 0x%x of 2 x %u "
+                  "pages (failed: %s; GPADL status 0x%x, open status 0x%x)",
+                  what, relid, *gpadl, pages, failed ? failed : "none",
+                  created.status, res.status);
+}
+
 void vmbus_ring_free(struct vmbus_ring_pages *r)
 {
     unsigned int i;
@@ -566,6 +595,24 @@ int vmbus_ring_get(struct vmbus_ring_pages *r, void *buf, uint32_t size)
     __atomic_store_n(&h->read_index, (rd + total + 8) % data,
                      __ATOMIC_RELEASE);
     return total - hdr;
+}
+
+int vmbus_ring_call(struct vmbus_ring_pages *r, uint32_t conn,
+                    const void *out, uint32_t len, uint64_t trans, void *in,
+                    uint32_t size, uint64_t usec)
+{
+    struct wait_bound wb;
+    int got;
+
+    if (!vmbus_ring_put(r, out, len, trans) ||
+        hv_signal_event(conn, 0) != HV_STATUS_SUCCESS) {
+        return -1;
+    }
+    wait_bound_start(&wb, usec);
+    do {
+        got = vmbus_ring_get(r, in, size);
+    } while (got < 0 && !wait_bound_expired(&wb));
+    return got;
 }
 
 const char *vmbus_guid_str(const struct vmbus_guid *g, char *buf)

@@ -81,6 +81,17 @@ struct vmbus_guid {
     0xdc, 0x74, 0x50, 0x52, 0x85, 0x89, 0xe2, 0x46,                     \
     0x80, 0x57, 0xa3, 0x07, 0xdc, 0x18, 0xa5, 0x02 } }
 
+/* vmbus-echo, QEMU's test device, b6d1f2a4-4c7e-4a8b-9e31-5f0c2d7a8e63 */
+#define VMBUS_GUID_ECHO { {                                             \
+    0xa4, 0xf2, 0xd1, 0xb6, 0x7e, 0x4c, 0x8b, 0x4a,                     \
+    0x9e, 0x31, 0x5f, 0x0c, 0x2d, 0x7a, 0x8e, 0x63 } }
+/*
+ * vmbus-echo,subchannels=N: two words, this and a count, on the primary
+ * channel ask for that many sub-channels; the answer is this and the
+ * device's status (0 or -errno).
+ */
+#define VMBUS_ECHO_SUBC                 0x43425553u     /* "SUBC" */
+
 struct vmbus_msg_header {
     uint32_t type;
     uint32_t reserved;
@@ -435,6 +446,17 @@ struct vmbus_ring_pages {
 
 bool vmbus_ring_alloc(struct vmbus_ring_pages *r, unsigned int send_pages,
                       unsigned int recv_pages, uint64_t *pfns);
+
+/*
+ * What a driver does to open a channel, as a check: pages per ring for
+ * each of the two rings (vmbus_ring_alloc() into *ring), a ring GPADL
+ * over all of them (its id in *gpadl), and OPENCHANNEL of relid on it.
+ * One PASS/FAIL line "<what>: relid N opens ..." names the step that
+ * failed, if one did; the pages stay allocated either way.
+ */
+bool vmbus_open_checked(struct vmbus_client *c, uint32_t relid,
+                        struct vmbus_ring_pages *ring, unsigned int pages,
+                        uint32_t *gpadl, const char *what);
 void vmbus_ring_free(struct vmbus_ring_pages *r);
 struct vmbus_ring_header *vmbus_ring_send_hdr(struct vmbus_ring_pages *r);
 struct vmbus_ring_header *vmbus_ring_recv_hdr(struct vmbus_ring_pages *r);
@@ -491,6 +513,17 @@ uint32_t vmbus_ring_data_size(const struct vmbus_ring_pages *r, bool send);
  */
 bool vmbus_ring_put(struct vmbus_ring_pages *r, const void *payload,
                     uint32_t len, uint64_t trans_id);
+
+/*
+ * A request and its answer: put len bytes of out into the guest's ring
+ * (transaction trans), signal the host on conn, and wait at most usec
+ * for a packet in the host's ring, taken into in as vmbus_ring_get()
+ * does.  Returns its payload length, -1 if the request did not fit or
+ * no answer came.
+ */
+int vmbus_ring_call(struct vmbus_ring_pages *r, uint32_t conn,
+                    const void *out, uint32_t len, uint64_t trans, void *in,
+                    uint32_t size, uint64_t usec);
 
 /*
  * Take the next packet out of the host's ring: its payload (after the

@@ -53,6 +53,7 @@
 #include <stdint.h>
 
 #include "lib/apic.h"
+#include "lib/bench.h"
 #include "lib/boot.h"
 #include "lib/fault.h"
 #include "lib/hv_testdev.h"
@@ -227,33 +228,6 @@ static uint16_t bench_post(uint32_t seq, uint32_t *refused, uint64_t *call)
 }
 
 /* Shell sort: no libc here, and n is small. */
-static void sort_u64(uint64_t *a, unsigned long n)
-{
-    unsigned long gap, i, j;
-
-    for (gap = n / 2; gap; gap /= 2) {
-        for (i = gap; i < n; i++) {
-            uint64_t v = a[i];
-
-            for (j = i; j >= gap && a[j - gap] > v; j -= gap) {
-                a[j] = a[j - gap];
-            }
-            a[j] = v;
-        }
-    }
-}
-
-static uint64_t cycles_to_ns(uint64_t c)
-{
-    return c * 1000000 / tsc_khz();
-}
-
-static void figure(const char *mode, const char *what, uint64_t v,
-                   const char *unit)
-{
-    printf("BENCH: %s-%s %lu %s\n", mode, what, (unsigned long)v, unit);
-}
-
 /* Wait for every echo up to total; report the checks of a mode. */
 static void check_delivery(const struct bench_mode *bm, unsigned long total,
                            unsigned long posted, uint16_t st)
@@ -327,19 +301,14 @@ static void run_lockstep(const struct bench_mode *bm)
     }
     if (bm->b2b) {
         span = __atomic_load_n(&rx.last_tsc, __ATOMIC_ACQUIRE) - start;
-        figure(bm->name, "rate",
-               bench_n * tsc_khz() * 1000 / (span ? span : 1), "msg/s");
-        figure(bm->name, "cycles-per-msg", span / bench_n, "cycles");
+        bench_figure(bm->name, "rate",
+                     bench_n * tsc_khz() * 1000 / (span ? span : 1), "msg/s");
+        bench_figure(bm->name, "cycles-per-msg", span / bench_n, "cycles");
     }
-    sort_u64(samples, bench_n);
-    sort_u64(call_samples, bench_n);
-    figure(bm->name, "lat-median", samples[bench_n / 2], "cycles");
-    figure(bm->name, "lat-mean", lat_sum / bench_n, "cycles");
-    figure(bm->name, "lat-min", samples[0], "cycles");
-    figure(bm->name, "lat-median-ns", cycles_to_ns(samples[bench_n / 2]),
-           "ns");
-    figure(bm->name, "post-median", call_samples[bench_n / 2], "cycles");
-    figure(bm->name, "refused", refused, "count");
+    bench_latency(bm->name, samples, bench_n, lat_sum);
+    bench_sort(call_samples, bench_n);
+    bench_figure(bm->name, "post-median", call_samples[bench_n / 2], "cycles");
+    bench_figure(bm->name, "refused", refused, "count");
 }
 
 static void run_stream(const struct bench_mode *bm)
@@ -372,12 +341,12 @@ static void run_stream(const struct bench_mode *bm)
         return;
     }
     span = __atomic_load_n(&rx.last_tsc, __ATOMIC_ACQUIRE) - t0;
-    sort_u64(call_samples, bench_n);
-    figure(bm->name, "rate", bench_n * tsc_khz() * 1000 / (span ? span : 1),
-           "msg/s");
-    figure(bm->name, "cycles-per-msg", span / bench_n, "cycles");
-    figure(bm->name, "post-median", call_samples[bench_n / 2], "cycles");
-    figure(bm->name, "refused", refused, "count");
+    bench_sort(call_samples, bench_n);
+    bench_figure(bm->name, "rate",
+                 bench_n * tsc_khz() * 1000 / (span ? span : 1), "msg/s");
+    bench_figure(bm->name, "cycles-per-msg", span / bench_n, "cycles");
+    bench_figure(bm->name, "post-median", call_samples[bench_n / 2], "cycles");
+    bench_figure(bm->name, "refused", refused, "count");
 }
 
 static void run_mode(const struct bench_mode *bm)
@@ -414,42 +383,6 @@ static void run_mode(const struct bench_mode *bm)
     on_cpu(rx_cpu, rx_teardown, NULL);
 }
 
-static bool mode_wanted(const char *list, const char *name)
-{
-    return !list || !strcmp(list, "all") || list_contains(list, name);
-}
-
-/* Every word of mode= must name a mode, "all" or "none". */
-static bool modes_known(const char *list)
-{
-    char word[32];
-    const char *p = list;
-    unsigned int i;
-
-    while (p && *p) {
-        const char *end = p;
-        size_t len;
-        bool known;
-
-        while (*end && *end != ',') {
-            end++;
-        }
-        len = (size_t)(end - p) < sizeof(word) - 1 ? (size_t)(end - p) :
-              sizeof(word) - 1;
-        memcpy(word, p, len);
-        word[len] = '\0';
-        known = !strcmp(word, "all") || !strcmp(word, "none");
-        for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-            known |= !strcmp(word, modes[i].name);
-        }
-        if (!known) {
-            return false;
-        }
-        p = *end ? end + 1 : end;
-    }
-    return true;
-}
-
 static void synic_bench(void)
 {
     const char *list = opt_get("mode");
@@ -468,8 +401,8 @@ static void synic_bench(void)
                "and hold=0..60000", BENCH_MAX_N, BENCH_MAX_N);
         return;
     }
-    if (!report(modes_known(list), "options: mode=%s names known modes",
-                list ? list : "all")) {
+    if (!report(BENCH_MODES_KNOWN(list, modes), "options: mode=%s names "
+                "known modes", list ? list : "all")) {
         return;
     }
     eom_always = eom && !strcmp(eom, "always");
@@ -482,15 +415,12 @@ static void synic_bench(void)
     }
     set_irq_handler(BENCH_VECTOR, bench_irq);
     for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-        if (mode_wanted(list, modes[i].name)) {
+        if (bench_mode_wanted(list, modes[i].name)) {
             run_mode(&modes[i]);
         }
     }
     set_irq_handler(BENCH_VECTOR, NULL);
-    if (hold_ms) {
-        report_info("bench: holding %lu ms", hold_ms);
-        udelay(hold_ms * 1000);
-    }
+    bench_hold(hold_ms);
     synic_disable_all();
 }
 

@@ -16,6 +16,13 @@
  *  open-close  the balloon's channel opened over a ring GPADL, closed,
  *              opened and closed again, its GPADL torn down
  *  unload      UNLOAD answered; the bus connects and offers again
+ *  subchannels with -device vmbus-echo,subchannels=3 (and no other
+ *              device): only the primary channel is offered; asked
+ *              through it ("SUBC" packets), the device gets sub-channels
+ *              1..N offered (same class and instance, their index in
+ *              the offer), each echoing on its own ring; closing the
+ *              primary rescinds them; after UNLOAD none is offered, and
+ *              a channel not offered takes no GPADL and does not open
  *
  * vmbus-sint=N is the SINT a 5.0+ connection asks for (default 2).
  */
@@ -26,6 +33,7 @@
 #include "lib/report.h"
 #include "lib/string.h"
 #include "lib/synic.h"
+#include "lib/timing.h"
 #include "lib/vmbus.h"
 #include "suites/suite.h"
 
@@ -45,6 +53,7 @@
 
 static struct vmbus_client bus;
 static const struct vmbus_guid balloon_class = VMBUS_GUID_DYNAMIC_MEMORY;
+static const struct vmbus_guid echo_class = VMBUS_GUID_ECHO;
 
 static const char *outcome_str(enum vmbus_contact_result r)
 {
@@ -394,6 +403,222 @@ static void part_unload(void)
     no_strays("unload");
 }
 
+/* --- part=subchannels -------------------------------------------------- */
+
+#define SUBC_ECHO_MAGIC     0x4f484345u     /* "ECHO" */
+#define SUBC_MAX            3               /* the row's subchannels=3 */
+#define SUBC_WAIT_US        5000000ull
+
+struct subc_chan {
+    struct vmbus_msg_offer offer;
+    struct vmbus_ring_pages ring;
+    uint32_t gpadl;
+};
+
+static struct subc_chan subc[SUBC_MAX + 1];
+
+/* Two words out, the answer's two words back; false if none came. */
+static bool subc_call(struct subc_chan *c, uint32_t a, uint32_t b,
+                      uint32_t *ans)
+{
+    uint32_t w[2] = { a, b };
+
+    return vmbus_ring_call(&c->ring, c->offer.connection_id, w, sizeof(w),
+                           b, ans, sizeof(w), SUBC_WAIT_US) ==
+           (int)sizeof(w);
+}
+
+static void subc_echo(struct subc_chan *c, uint32_t n, const char *what)
+{
+    uint32_t ans[2] = { 0, 0 };
+
+    report(subc_call(c, SUBC_ECHO_MAGIC, n, ans) &&
+           ans[0] == SUBC_ECHO_MAGIC && ans[1] == n, "%s: relid %u echoes "
+           "packet %u (got 0x%x %u)", what, c->offer.child_relid, n, ans[0],
+           ans[1]);
+}
+
+/* Ask for count sub-channels; the device's status, or 1 if no answer. */
+static int32_t subc_ask(uint32_t count)
+{
+    uint32_t ans[2] = { 0, 0 };
+
+    if (!subc_call(&subc[0], VMBUS_ECHO_SUBC, count, ans) ||
+        ans[0] != VMBUS_ECHO_SUBC) {
+        return 1;
+    }
+    return (int32_t)ans[1];
+}
+
+/* Take want offers (at most); stores sub-channel k in subc[k]. */
+static unsigned int subc_offers(unsigned int want, uint32_t *bad)
+{
+    struct vmbus_msg_offer o;
+    unsigned int got = 0;
+
+    *bad = 0;
+    while (got < want &&
+           vmbus_recv(&bus, VMBUS_MSG_OFFERCHANNEL, &o, sizeof(o),
+                      SUBC_WAIT_US) >= (int)sizeof(o)) {
+        got++;
+        if (!vmbus_guid_equal(&o.class_id, &echo_class) ||
+            !vmbus_guid_equal(&o.instance_id, &subc[0].offer.instance_id) ||
+            o.sub_channel_index == 0 || o.sub_channel_index > SUBC_MAX ||
+            o.child_relid == subc[0].offer.child_relid) {
+            (*bad)++;
+            continue;
+        }
+        subc[o.sub_channel_index].offer = o;
+    }
+    return got;
+}
+
+/*
+ * The host's messages go out in order: once a GPADL made after a request
+ * is answered, whatever that request sent has come.  Returns the host
+ * messages of other types that came before the answer.
+ */
+static unsigned int subc_fence(void)
+{
+    struct vmbus_msg_gpadl_created created;
+    struct vmbus_msg_gpadl_torndown t;
+    unsigned int before = bus.stray;
+    uint64_t pfn = virt_to_phys(alloc_page()) >> VMBUS_PAGE_SHIFT;
+    uint32_t id = vmbus_gpadl_id(&bus);
+
+    if (!vmbus_gpadl_create(&bus, subc[0].offer.child_relid, id, &pfn, 1,
+                            &created) ||
+        !vmbus_gpadl_teardown(&bus, subc[0].offer.child_relid, id, &t)) {
+        return ~0u;
+    }
+    return bus.stray - before;
+}
+
+static unsigned int echo_offers(void)
+{
+    unsigned int i, n = 0;
+
+    for (i = 0; i < bus.nr_offers; i++) {
+        n += vmbus_guid_equal(&bus.offers[i].class_id, &echo_class);
+    }
+    return n;
+}
+
+static void part_subchannels(void)
+{
+    const struct vmbus_msg_offer *o;
+    struct vmbus_msg_gpadl_torndown t;
+    struct vmbus_msg_gpadl_created created = {};
+    struct vmbus_msg_open_result res = {};
+    struct vmbus_msg_close_channel m;
+    uint32_t bad, relid1, rescinded = 0;
+    unsigned int i, got, stray;
+    int32_t st;
+    uint64_t pfns[RING_PAGES] = { 0 };
+
+    if (!connect("subchannels") ||
+        !report(vmbus_request_offers(&bus), "subchannels: REQUESTOFFERS ends "
+                "with ALLOFFERS_DELIVERED")) {
+        return;
+    }
+    o = vmbus_find_offer(&bus, &echo_class);
+    if (!report(o && echo_offers() == 1 && o->sub_channel_index == 0,
+                "subchannels: vmbus-echo is offered once, as channel 0 "
+                "(%u offers)", echo_offers())) {
+        return;
+    }
+    subc[0].offer = *o;
+    if (!vmbus_open_checked(&bus, subc[0].offer.child_relid, &subc[0].ring,
+                            RING_SEND_PAGES, &subc[0].gpadl,
+                            "subchannels: primary")) {
+        return;
+    }
+    subc_echo(&subc[0], 1, "subchannels: primary");
+
+    report(subc_ask(2) == 0, "subchannels: asking for 2 is granted");
+    got = subc_offers(2, &bad);
+    report(got == 2 && !bad && subc[1].offer.child_relid &&
+           subc[2].offer.child_relid, "subchannels: sub-channels 1 and 2 "
+           "are offered, same class and instance (%u offers, %u wrong)",
+           got, bad);
+    stray = subc_fence();
+    st = subc_ask(2);
+    stray += subc_fence();
+    report(st == 0 && stray == 0, "subchannels: asking for 2 again is "
+           "granted (%d) and offers nothing more (%u other messages)", st,
+           stray);
+    report(subc_ask(SUBC_MAX + 1) == -22, "subchannels: asking for %u (the "
+           "device has %u) is refused with -EINVAL", SUBC_MAX + 1, SUBC_MAX);
+    for (i = 1; i <= 2 && got == 2 && !bad; i++) {
+        if (vmbus_open_checked(&bus, subc[i].offer.child_relid,
+                               &subc[i].ring, RING_SEND_PAGES,
+                               &subc[i].gpadl, "subchannels: sub-channel")) {
+            subc_echo(&subc[i], 10 + i, "subchannels: sub-channel");
+        }
+    }
+    subc_echo(&subc[0], 2, "subchannels: primary, beside them");
+
+    /* Closing the primary takes the open sub-channels with it. */
+    report(vmbus_close_channel(&bus, subc[0].offer.child_relid) ==
+           HV_STATUS_SUCCESS, "subchannels: primary closed");
+    for (i = 0; i < 2; i++) {
+        if (vmbus_recv(&bus, VMBUS_MSG_RESCIND_CHANNELOFFER, &m, sizeof(m),
+                       SUBC_WAIT_US) >= (int)sizeof(m)) {
+            rescinded |= m.child_relid == subc[1].offer.child_relid ? 1 :
+                         m.child_relid == subc[2].offer.child_relid ? 2 : 4;
+        }
+    }
+    report(rescinded == 3, "subchannels: both sub-channels are rescinded "
+           "(mask 0x%x)", rescinded);
+    for (i = 1; i <= 2; i++) {
+        m.child_relid = subc[i].offer.child_relid;
+        report(vmbus_gpadl_teardown(&bus, m.child_relid, subc[i].gpadl, &t) &&
+               vmbus_post(&bus, VMBUS_MSG_RELID_RELEASED, &m, sizeof(m)) ==
+               HV_STATUS_SUCCESS, "subchannels: sub-channel %u: ring GPADL "
+               "torn down, relid %u released", i, m.child_relid);
+        vmbus_ring_free(&subc[i].ring);
+    }
+
+    /* Open again: one asked for, one offered, under the same relid. */
+    relid1 = subc[1].offer.child_relid;
+    memset(&subc[1], 0, sizeof(subc[1]));
+    if (report(vmbus_open_channel(&bus, subc[0].offer.child_relid, OPEN_ID,
+                                  subc[0].gpadl, RING_SEND_PAGES, &res) &&
+               res.status == 0, "subchannels: primary opens again")) {
+        report(subc_ask(1) == 0, "subchannels: asking for 1 is granted");
+        got = subc_offers(1, &bad);
+        report(got == 1 && !bad && subc[1].offer.child_relid == relid1,
+               "subchannels: sub-channel 1 is offered again as relid %u "
+               "(got %u, %u offers, %u wrong)", relid1,
+               subc[1].offer.child_relid, got, bad);
+        stray = subc_fence();
+        report(stray == 0, "subchannels: and nothing else (%u other "
+               "messages)", stray);
+    }
+
+    /* After UNLOAD only the primary; a channel not offered takes nothing. */
+    report(vmbus_unload(&bus), "subchannels: UNLOAD is answered");
+    if (!connect("subchannels: again") ||
+        !report(vmbus_request_offers(&bus), "subchannels: offers again")) {
+        return;
+    }
+    o = vmbus_find_offer(&bus, &echo_class);
+    report(o && echo_offers() == 1 && o->sub_channel_index == 0,
+           "subchannels: after UNLOAD only the primary is offered (%u "
+           "offers)", echo_offers());
+    for (i = 0; i < 4; i++) {
+        pfns[i] = virt_to_phys(alloc_page()) >> VMBUS_PAGE_SHIFT;
+    }
+    i = vmbus_gpadl_id(&bus);
+    report(vmbus_gpadl_create(&bus, relid1, i, pfns, 4, &created) &&
+           created.status != 0, "subchannels: a GPADL for the sub-channel "
+           "not offered is refused (status 0x%x)", created.status);
+    report(vmbus_open_channel(&bus, relid1, OPEN_ID, i, 2, &res) &&
+           res.status != 0, "subchannels: OPENCHANNEL of the sub-channel "
+           "not offered is refused (status 0x%x)", res.status);
+    report(vmbus_unload(&bus), "subchannels: the last UNLOAD is answered");
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -403,6 +628,7 @@ static const struct {
     { "gpadl", part_gpadl },
     { "open-close", part_open_close },
     { "unload", part_unload },
+    { "subchannels", part_subchannels },
 };
 
 static void vmbus_suite(void)

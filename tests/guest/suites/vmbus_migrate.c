@@ -11,10 +11,14 @@
  * unread in the host's ring, and put the second request in the guest's
  * ring without signalling the host.  The requests: hv-balloon's version
  * request and capabilities report; for vmbus-echo, two payloads it must
- * send back.  Then "MIGRATE: READY", and COM1 is polled for the go byte.
+ * send back.  With subchannel=1 (and -device vmbus-echo,subchannels=1)
+ * the echo's first sub-channel is asked for, opened and loaded the same
+ * way before those requests.  Then "MIGRATE: READY", and COM1 is polled
+ * for the go byte.
  *
  * After the go, each channel must be in one of two states:
- *  keep     as it was (vmbus-echo, whose device migrates its state; and
+ *  keep     as it was (vmbus-echo and its sub-channel, whose device
+ *           migrates its state; and
  *           hv-balloon with balloon=keep, for a migration the destination
  *           refused, after which the source goes on): the first answer
  *           is in the host's ring exactly once, and the signal that
@@ -41,9 +45,7 @@
 
 #define BUS_VECTOR          0x93
 #define OPEN_ID             0x4d494752u
-#define RING_SEND_PAGES     4
-#define RING_RECV_PAGES     4
-#define RING_PAGES          (RING_SEND_PAGES + RING_RECV_PAGES)
+#define RING_PAGES          4      /* each of the two rings */
 #define ANSWER_US           20000000ull
 /* After the last answer: time for a copy of it to show up (none may) */
 #define QUIET_US            500000ull
@@ -54,12 +56,9 @@
 #define TRANS_BASE          0x11   /* request n has transaction 0x11 + n */
 
 static struct vmbus_client bus;
-static unsigned long stable_id;
+static unsigned long stable_id, with_sub;
 static const struct vmbus_guid balloon_class = VMBUS_GUID_DYNAMIC_MEMORY;
-/* vmbus-echo's class, b6d1f2a4-4c7e-4a8b-9e31-5f0c2d7a8e63 */
-static const struct vmbus_guid echo_class = { {
-    0xa4, 0xf2, 0xd1, 0xb6, 0x7e, 0x4c, 0x8b, 0x4a,
-    0x9e, 0x31, 0x5f, 0x0c, 0x2d, 0x7a, 0x8e, 0x63 } };
+static const struct vmbus_guid echo_class = VMBUS_GUID_ECHO;
 
 struct chan {
     const char *name;
@@ -67,6 +66,7 @@ struct chan {
     struct vmbus_msg_offer offer;
     struct vmbus_ring_pages ring;
     uint32_t gpadl;
+    struct chan *sub;           /* its open sub-channel, if any */
 };
 
 /* vmbus-echo's payloads: any bytes; these say which request they are */
@@ -81,29 +81,11 @@ struct echo_payload {
 /* A ring GPADL for c's channel, and OPENCHANNEL on it */
 static bool chan_open(struct chan *c, const char *what)
 {
-    struct vmbus_msg_gpadl_created created = {};
-    struct vmbus_msg_open_result res = {};
-    uint64_t pfns[RING_PAGES];
-    uint32_t relid = c->offer.child_relid;
+    char name[64];
 
-    if (!report(vmbus_ring_alloc(&c->ring, RING_SEND_PAGES, RING_RECV_PAGES,
-                                 pfns), "%s: %s: ring pages allocated", what,
-                c->name)) {
-        return false;
-    }
-    c->gpadl = vmbus_gpadl_id(&bus);
-    if (!report(vmbus_gpadl_create(&bus, relid, c->gpadl, pfns, RING_PAGES,
-                                   &created) &&
-                created.gpadl == c->gpadl && created.status == 0,
-                "%s: %s: ring GPADL 0x%x created (status 0x%x)", what,
-                c->name, c->gpadl, created.status)) {
-        return false;
-    }
-    return report(vmbus_open_channel(&bus, relid, OPEN_ID, c->gpadl,
-                                     RING_SEND_PAGES, &res) &&
-                  res.status == 0 && res.child_relid == relid,
-                  "%s: %s: the channel (relid %u) opens (status 0x%x)",
-                  what, c->name, relid, res.status);
+    snprintf(name, sizeof(name), "%s: %s", what, c->name);
+    return vmbus_open_checked(&bus, c->offer.child_relid, &c->ring,
+                              RING_PAGES, &c->gpadl, name);
 }
 
 static void echo_fill(struct echo_payload *p, unsigned int n)
@@ -207,12 +189,30 @@ static void no_copies(struct chan *c, const char *what)
            "packets)", what, c->name, copies, other);
 }
 
+/* With its primary closed, the sub-channel is rescinded; released here */
+static void sub_gone(struct chan *c)
+{
+    struct vmbus_msg_close_channel m = {};
+    int len = vmbus_recv(&bus, VMBUS_MSG_RESCIND_CHANNELOFFER, &m, sizeof(m),
+                         ANSWER_US);
+
+    report(len >= (int)sizeof(m) && m.child_relid == c->offer.child_relid,
+           "end: %s is rescinded with its primary (relid %u, want %u)",
+           c->name, m.child_relid, c->offer.child_relid);
+    m.child_relid = c->offer.child_relid;
+    report(vmbus_post(&bus, VMBUS_MSG_RELID_RELEASED, &m, sizeof(m)) ==
+           HV_STATUS_SUCCESS, "end: %s: RELID_RELEASED posted", c->name);
+}
+
 static void chan_done(struct chan *c, const char *what)
 {
     struct vmbus_msg_gpadl_torndown t = {};
 
     report(vmbus_close_channel(&bus, c->offer.child_relid) ==
            HV_STATUS_SUCCESS, "%s: %s: CLOSECHANNEL posted", what, c->name);
+    if (c->sub) {
+        sub_gone(c->sub);
+    }
     report(vmbus_gpadl_teardown(&bus, c->offer.child_relid, c->gpadl, &t) &&
            t.gpadl == c->gpadl, "%s: %s: the ring GPADL is torn down", what,
            c->name);
@@ -283,7 +283,46 @@ static void after_reoffer(struct chan *c)
 }
 
 /* Open c's channel on the source, leaving requests in flight */
-static bool before(struct chan *c, const struct vmbus_guid *class)
+/* Requests in flight on c: one answered and unread, one unsignalled */
+static bool in_flight(struct chan *c)
+{
+    report(req_send(c, 0, true) && wait_for(host_ring_has_data(c),
+                                            ANSWER_US),
+           "source: %s: request 0 is answered (left unread)", c->name);
+    return report(req_send(c, 1, false), "source: %s: request 1 is in the "
+                  "guest's ring, not signalled", c->name);
+}
+
+/* vmbus-echo's sub-channel 1, asked for on its open primary p */
+static bool sub_open(struct chan *p, struct chan *c)
+{
+    uint32_t ask[2] = { VMBUS_ECHO_SUBC, 1 }, ans[2] = { 0, 0 };
+    int len = vmbus_ring_call(&p->ring, p->offer.connection_id, ask,
+                              sizeof(ask), 0x5c, ans, sizeof(ans), ANSWER_US);
+
+    if (!report(len == (int)sizeof(ans) && ans[0] == VMBUS_ECHO_SUBC &&
+                ans[1] == 0, "source: %s grants a sub-channel (%d bytes, "
+                "status %d)", p->name, len, (int32_t)ans[1])) {
+        return false;
+    }
+    len = vmbus_recv(&bus, VMBUS_MSG_OFFERCHANNEL, &c->offer,
+                     sizeof(c->offer), ANSWER_US);
+    if (!report(len >= (int)sizeof(c->offer) &&
+                c->offer.sub_channel_index == 1 &&
+                vmbus_guid_equal(&c->offer.instance_id,
+                                 &p->offer.instance_id),
+                "source: %s is offered (index %u, the primary's instance)",
+                c->name, c->offer.sub_channel_index)) {
+        return false;
+    }
+    p->sub = c;
+    c->echo = true;
+    return chan_open(c, "source") && in_flight(c);
+}
+
+
+static bool before(struct chan *c, const struct vmbus_guid *class,
+                   struct chan *sub)
 {
     const struct vmbus_msg_offer *o = vmbus_find_offer(&bus, class);
 
@@ -292,20 +331,17 @@ static bool before(struct chan *c, const struct vmbus_guid *class)
     }
     c->offer = *o;
     c->echo = class == &echo_class;
-    if (!chan_open(c, "source")) {
+    if (!chan_open(c, "source") || (sub && !sub_open(c, sub))) {
         return false;
     }
-    report(req_send(c, 0, true) && wait_for(host_ring_has_data(c),
-                                            ANSWER_US),
-           "source: %s: request 0 is answered (left unread)", c->name);
-    return report(req_send(c, 1, false), "source: %s: request 1 is in the "
-                  "guest's ring, not signalled", c->name);
+    return in_flight(c);
 }
 
 static void vmbus_migrate(void)
 {
     static struct chan balloon = { .name = "hv-balloon" };
     static struct chan echo = { .name = "vmbus-echo" };
+    static struct chan echo_sub = { .name = "vmbus-echo's sub-channel 1" };
     const char *mode = opt_get("balloon");
     const char *want_s = opt_get("vmbus-version");
     unsigned long with_echo;
@@ -322,6 +358,9 @@ static void vmbus_migrate(void)
                 "setup: echo=0 or 1") ||
         !report(opt_get_ulong("stable-id", 1, &stable_id) && stable_id <= 1,
                 "setup: stable-id=0 or 1") ||
+        !report(opt_get_ulong("subchannel", 0, &with_sub) && with_sub <= 1 &&
+                (with_echo || !with_sub), "setup: subchannel=0 or 1 (1 "
+                "with echo=1)") ||
         !synic_enable_all("setup") ||
         !report(vmbus_client_init(&bus, VMBUS_SINT_LEGACY, BUS_VECTOR),
                 "setup: the client's SINTs and pages")) {
@@ -334,9 +373,9 @@ static void vmbus_migrate(void)
         !report(vmbus_request_offers(&bus), "source: offers delivered")) {
         return;
     }
-    ok = before(&balloon, &balloon_class);
+    ok = before(&balloon, &balloon_class, NULL);
     if (with_echo) {
-        ok = before(&echo, &echo_class) && ok;
+        ok = before(&echo, &echo_class, with_sub ? &echo_sub : NULL) && ok;
     }
     if (!ok) {
         return;
@@ -352,6 +391,9 @@ static void vmbus_migrate(void)
         after_keep(&balloon);
     } else {
         after_reoffer(&balloon);
+    }
+    if (with_sub) {
+        after_keep(&echo_sub);
     }
     if (with_echo) {
         after_keep(&echo);
