@@ -1365,16 +1365,6 @@ int vmbus_device_enable_subchannels(VMBusDevice *dev, uint16_t count)
     return 0;
 }
 
-uint16_t vmbus_device_subchannels(VMBusDevice *dev)
-{
-    uint16_t n = 0;
-
-    while (n + 1 < dev->num_channels && dev->channels[n + 1].enabled) {
-        n++;
-    }
-    return n;
-}
-
 static void vmbus_tl_connect(VMBus *bus, const VMBusMsgTlConnect *m)
 {
     VMBusMsgTlConnectResult r = {

@@ -28,7 +28,4 @@
  */
 int vmbus_device_enable_subchannels(VMBusDevice *dev, uint16_t count);
 
-/* How many sub-channels the device has asked for, and still has. */
-uint16_t vmbus_device_subchannels(VMBusDevice *dev);
-
 #endif

@@ -483,15 +483,18 @@ static unsigned int subc_fence(void)
     struct vmbus_msg_gpadl_created created;
     struct vmbus_msg_gpadl_torndown t;
     unsigned int before = bus.stray;
-    uint64_t pfn = virt_to_phys(alloc_page()) >> VMBUS_PAGE_SHIFT;
+    void *page = alloc_page();
+    uint64_t pfn = virt_to_phys(page) >> VMBUS_PAGE_SHIFT;
     uint32_t id = vmbus_gpadl_id(&bus);
+    bool ok = page &&
+              vmbus_gpadl_create(&bus, subc[0].offer.child_relid, id, &pfn, 1,
+                                 &created) &&
+              vmbus_gpadl_teardown(&bus, subc[0].offer.child_relid, id, &t);
 
-    if (!vmbus_gpadl_create(&bus, subc[0].offer.child_relid, id, &pfn, 1,
-                            &created) ||
-        !vmbus_gpadl_teardown(&bus, subc[0].offer.child_relid, id, &t)) {
-        return ~0u;
+    if (page) {
+        free_page(page);
     }
-    return bus.stray - before;
+    return ok ? bus.stray - before : ~0u;
 }
 
 static unsigned int echo_offers(void)
