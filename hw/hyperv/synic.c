@@ -736,7 +736,7 @@ bool hyperv_guest_ram_rw(hwaddr gpa, void *buf, hwaddr len, bool is_write)
  * 8-byte aligned and does not cross a page; an input QEMU cannot read is
  * answered the same way, as KVM does for the calls it handles itself.
  */
-static uint16_t hcall_read_input(uint64_t gpa, void *buf, hwaddr len)
+uint16_t hyperv_hcall_read_input(uint64_t gpa, void *buf, hwaddr len)
 {
     if ((gpa & 7) || (gpa & (HV_PAGE_SIZE - 1)) + len > HV_PAGE_SIZE) {
         return HV_STATUS_INVALID_ALIGNMENT;
@@ -771,7 +771,7 @@ uint16_t hyperv_hcall_post_message(uint64_t param, bool fast)
         ret = HV_STATUS_INVALID_HYPERCALL_INPUT;
         goto out;
     }
-    ret = hcall_read_input(param, &in, sizeof(in));
+    ret = hyperv_hcall_read_input(param, &in, sizeof(in));
     if (ret == HV_STATUS_SUCCESS) {
         ret = post_message_check(&in);
     }
@@ -798,7 +798,7 @@ uint16_t hyperv_hcall_signal_event(uint64_t param, bool fast)
     uint16_t ret = HV_STATUS_SUCCESS;
 
     if (!fast) {
-        ret = hcall_read_input(param, &in, sizeof(in));
+        ret = hyperv_hcall_read_input(param, &in, sizeof(in));
     } else {
         in.connection_id = param;
         in.flag_number = param >> 32;

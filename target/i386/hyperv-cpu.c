@@ -96,11 +96,16 @@ const X86HvFeature *x86_hyperv_feature(int feat)
 
 uint32_t x86_hyperv_cpuid_bits(X86CPU *cpu, uint32_t leaf, int reg)
 {
+    return x86_hyperv_cpuid_bits_of(cpu->hyperv_features, leaf, reg);
+}
+
+uint32_t x86_hyperv_cpuid_bits_of(uint64_t features, uint32_t leaf, int reg)
+{
     uint32_t bits = 0;
     int feat, i;
 
     for (feat = 0; feat < ARRAY_SIZE(hv_features); feat++) {
-        if (!(cpu->hyperv_features & BIT_ULL(feat))) {
+        if (!(features & BIT_ULL(feat))) {
             continue;
         }
         for (i = 0; i < ARRAY_SIZE(hv_features[feat].cpuid); i++) {

@@ -37,6 +37,8 @@ const X86HvFeature *x86_hyperv_feature(int feat);
 
 /* The CPUID bits of @leaf's @reg for the features enabled on @cpu. */
 uint32_t x86_hyperv_cpuid_bits(X86CPU *cpu, uint32_t leaf, int reg);
+/* The same for a set of HYPERV_FEAT_* bits. */
+uint32_t x86_hyperv_cpuid_bits_of(uint64_t features, uint32_t leaf, int reg);
 
 /*
  * Check that every hv-* feature the user enabled on @cpu comes with the

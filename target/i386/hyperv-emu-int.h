@@ -18,6 +18,7 @@ struct HvEmuSints;
 /* Per-vCPU state of the user path; X86CPU.hv_emu points to it. */
 typedef struct HvEmuCpu {
     X86CPU *cpu;
+    uint64_t features;      /* HYPERV_FEAT_* offered to the guest */
     struct HvEmuSints *sints; /* with hv-synic: the SINTs' notifiers */
     int64_t runtime_offset; /* VP_RUNTIME less the vCPU thread's CPU time */
     HvEmuTime *time;          /* owned by hyperv-emu-time.c */
@@ -34,6 +35,28 @@ typedef struct HvEmuCpu {
     int64_t aeoi_backoff_ns;
     bool aeoi_queued;           /* hv_emu_aeoi_work is queued on the vCPU */
 } HvEmuCpu;
+
+/* Whether the guest of @cpu was offered HYPERV_FEAT_* @feat. */
+static inline bool hv_emu_offered(X86CPU *cpu, int feat)
+{
+    return cpu->hv_emu && (cpu->hv_emu->features & BIT_ULL(feat));
+}
+
+/*
+ * hyperv-emu-apic.c: which features this path implements and which of
+ * those asked for @cpu's guest is offered (warning once about the rest);
+ * the APIC access and VP assist page MSRs (as hv_emu_time_rdmsr/wrmsr,
+ * taking the BQL themselves); the IPI and TLB flush hypercalls (BQL held,
+ * the result value as x86_hyperv_emu_hypercall() returns it).
+ */
+uint64_t hv_emu_features_implemented(void);
+uint64_t hv_emu_features_offered(X86CPU *cpu);
+HvMsrResult hv_emu_apic_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val);
+HvMsrResult hv_emu_apic_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val);
+uint64_t hv_emu_hcall_ipi(X86CPU *cpu, uint64_t control, uint64_t in,
+                          uint64_t out);
+uint64_t hv_emu_hcall_flush(X86CPU *cpu, uint64_t control, uint64_t in,
+                            uint64_t out);
 
 /*
  * Raise @vector on @cpu's local APIC as an edge-triggered fixed interrupt

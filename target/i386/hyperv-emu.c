@@ -40,12 +40,6 @@
 
 #define FEAT(f) BIT_ULL(HYPERV_FEAT_##f)
 
-/* What the user path implements; other hv-* features are refused. */
-#define HV_EMU_FEATURES (FEAT(RELAXED) | FEAT(TIME) | FEAT(CRASH) | \
-                         FEAT(RESET) | FEAT(VPINDEX) | FEAT(RUNTIME) | \
-                         FEAT(SYNIC) | FEAT(STIMER) | FEAT(STIMER_DIRECT) | \
-                         FEAT(FREQUENCIES))
-
 /*
  * The HYPERCALL MSR: enable, locked, GPA.  Its reserved bits, like those
  * of SCONTROL, SIMP, SIEFP and the SINTs, are "RsvdP" in the TLFS: the
@@ -81,11 +75,6 @@ bool x86_hyperv_emu_kvm(void)
 bool x86_hyperv_emu_enabled(X86CPU *cpu)
 {
     return cpu->hv_emu != NULL;
-}
-
-static bool hv_emu_feat(X86CPU *cpu, int feat)
-{
-    return hyperv_feat_enabled(cpu, feat);
 }
 
 /* --- partition-wide MSRs --------------------------------------------- */
@@ -751,7 +740,7 @@ static HvMsrResult hv_emu_rd_synic(X86CPU *cpu, uint32_t msr, uint64_t *val)
 {
     CPUX86State *env = &cpu->env;
 
-    if (!hv_emu_feat(cpu, HYPERV_FEAT_SYNIC)) {
+    if (!hv_emu_offered(cpu, HYPERV_FEAT_SYNIC)) {
         return HV_MSR_GP;
     }
     switch (msr) {
@@ -782,7 +771,7 @@ static HvMsrResult hv_emu_wr_synic(X86CPU *cpu, uint32_t msr, uint64_t val)
 {
     CPUX86State *env = &cpu->env;
 
-    if (!hv_emu_feat(cpu, HYPERV_FEAT_SYNIC)) {
+    if (!hv_emu_offered(cpu, HYPERV_FEAT_SYNIC)) {
         return HV_MSR_GP;
     }
     switch (msr) {
@@ -810,6 +799,9 @@ HvMsrResult x86_hyperv_emu_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
         return HV_MSR_UNHANDLED;
     }
     r = hv_emu_time_rdmsr(cpu, msr, val);
+    if (r == HV_MSR_UNHANDLED) {
+        r = hv_emu_apic_rdmsr(cpu, msr, val);
+    }
     if (r != HV_MSR_UNHANDLED) {
         goto out;
     }
@@ -822,26 +814,26 @@ HvMsrResult x86_hyperv_emu_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
         *val = hv_part.hypercall;
         break;
     case HV_X64_MSR_VP_INDEX:
-        r = hv_emu_feat(cpu, HYPERV_FEAT_VPINDEX) ? HV_MSR_OK : HV_MSR_GP;
+        r = hv_emu_offered(cpu, HYPERV_FEAT_VPINDEX) ? HV_MSR_OK : HV_MSR_GP;
         *val = hyperv_vp_index(CPU(cpu));
         break;
     case HV_X64_MSR_RESET:
-        r = hv_emu_feat(cpu, HYPERV_FEAT_RESET) ? HV_MSR_OK : HV_MSR_GP;
+        r = hv_emu_offered(cpu, HYPERV_FEAT_RESET) ? HV_MSR_OK : HV_MSR_GP;
         *val = 0;
         break;
     case HV_X64_MSR_VP_RUNTIME:
-        r = hv_emu_feat(cpu, HYPERV_FEAT_RUNTIME) ? HV_MSR_OK : HV_MSR_GP;
+        r = hv_emu_offered(cpu, HYPERV_FEAT_RUNTIME) ? HV_MSR_OK : HV_MSR_GP;
         *val = hv_emu_runtime(cpu);
         break;
     case HV_X64_MSR_SCONTROL ... HV_X64_MSR_SINT15:
         r = hv_emu_rd_synic(cpu, msr, val);
         break;
     case HV_X64_MSR_CRASH_P0 ... HV_X64_MSR_CRASH_P4:
-        r = hv_emu_feat(cpu, HYPERV_FEAT_CRASH) ? HV_MSR_OK : HV_MSR_GP;
+        r = hv_emu_offered(cpu, HYPERV_FEAT_CRASH) ? HV_MSR_OK : HV_MSR_GP;
         *val = hv_part.crash_params[msr - HV_X64_MSR_CRASH_P0];
         break;
     case HV_X64_MSR_CRASH_CTL:
-        r = hv_emu_feat(cpu, HYPERV_FEAT_CRASH) ? HV_MSR_OK : HV_MSR_GP;
+        r = hv_emu_offered(cpu, HYPERV_FEAT_CRASH) ? HV_MSR_OK : HV_MSR_GP;
         *val = HV_CRASH_CTL_NOTIFY;
         break;
     default:
@@ -862,7 +854,7 @@ static HvMsrResult hv_emu_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
     case HV_X64_MSR_HYPERCALL:
         return hv_emu_set_hypercall(cpu, val);
     case HV_X64_MSR_RESET:
-        if (!hv_emu_feat(cpu, HYPERV_FEAT_RESET)) {
+        if (!hv_emu_offered(cpu, HYPERV_FEAT_RESET)) {
             return HV_MSR_GP;
         }
         if (val & 1) {
@@ -873,14 +865,14 @@ static HvMsrResult hv_emu_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
     case HV_X64_MSR_SCONTROL ... HV_X64_MSR_SINT15:
         return hv_emu_wr_synic(cpu, msr, val);
     case HV_X64_MSR_CRASH_P0 ... HV_X64_MSR_CRASH_P4:
-        if (!hv_emu_feat(cpu, HYPERV_FEAT_CRASH)) {
+        if (!hv_emu_offered(cpu, HYPERV_FEAT_CRASH)) {
             return HV_MSR_GP;
         }
         hv_part.crash_params[msr - HV_X64_MSR_CRASH_P0] = val;
         hv_part_publish();
         return HV_MSR_OK;
     case HV_X64_MSR_CRASH_CTL:
-        return hv_emu_feat(cpu, HYPERV_FEAT_CRASH) ? hv_emu_crash(cpu, val) :
+        return hv_emu_offered(cpu, HYPERV_FEAT_CRASH) ? hv_emu_crash(cpu, val) :
                                                    HV_MSR_GP;
     default:
         /* VP_INDEX, VP_RUNTIME, SVERSION and unknown MSRs. */
@@ -896,6 +888,9 @@ HvMsrResult x86_hyperv_emu_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
         return HV_MSR_UNHANDLED;
     }
     r = hv_emu_time_wrmsr(cpu, msr, val, false);
+    if (r == HV_MSR_UNHANDLED) {
+        r = hv_emu_apic_wrmsr(cpu, msr, val);
+    }
     if (r == HV_MSR_UNHANDLED) {
         /* Partition state and the panic/reset requests want the BQL. */
         BQL_LOCK_GUARD();
@@ -936,10 +931,18 @@ static uint64_t hv_emu_hcall_decode(X86CPU *cpu, uint64_t control,
         if (code == HV_NOTIFY_LONG_SPIN_WAIT) {
             return HV_STATUS_SUCCESS;
         }
-        if (!hv_emu_feat(cpu, HYPERV_FEAT_SYNIC)) {
+        if (!hv_emu_offered(cpu, HYPERV_FEAT_SYNIC)) {
             return HV_STATUS_ACCESS_DENIED;
         }
         return hyperv_hcall(code, fast, in, out, false);
+    case HV_SEND_SYNTHETIC_CLUSTER_IPI:
+    case HV_SEND_SYNTHETIC_CLUSTER_IPI_EX:
+        return hv_emu_hcall_ipi(cpu, control, in, out);
+    case HV_FLUSH_VIRTUAL_ADDRESS_SPACE:
+    case HV_FLUSH_VIRTUAL_ADDRESS_LIST:
+    case HV_FLUSH_VIRTUAL_ADDRESS_SPACE_EX:
+    case HV_FLUSH_VIRTUAL_ADDRESS_LIST_EX:
+        return hv_emu_hcall_flush(cpu, control, in, out);
     default:
         return HV_STATUS_INVALID_HYPERCALL_CODE;
     }
@@ -1143,22 +1146,33 @@ static void hv_emu_partition_init(void)
 static void hv_emu_cpuid_features(X86CPU *cpu, uint32_t *eax, uint32_t *ebx,
                                   uint32_t *edx)
 {
+    uint64_t f = cpu->hv_emu->features;
+
     /* Every partition may use the hypercall page. */
-    *eax = x86_hyperv_cpuid_bits(cpu, HV_CPUID_FEATURES, R_EAX) |
+    *eax = x86_hyperv_cpuid_bits_of(f, HV_CPUID_FEATURES, R_EAX) |
            HV_HYPERCALL_AVAILABLE;
-    *ebx = x86_hyperv_cpuid_bits(cpu, HV_CPUID_FEATURES, R_EBX);
-    if (hv_emu_feat(cpu, HYPERV_FEAT_SYNIC)) {
+    *ebx = x86_hyperv_cpuid_bits_of(f, HV_CPUID_FEATURES, R_EBX);
+    if (hv_emu_offered(cpu, HYPERV_FEAT_SYNIC)) {
         *ebx |= HV_POST_MESSAGES | HV_SIGNAL_EVENTS;
     }
     /* Not a KVM feature, but Windows wants it for CPU hotplug. */
-    *edx = x86_hyperv_cpuid_bits(cpu, HV_CPUID_FEATURES, R_EDX) |
+    *edx = x86_hyperv_cpuid_bits_of(f, HV_CPUID_FEATURES, R_EDX) |
            HV_CPU_DYNAMIC_PARTITIONING_AVAILABLE;
 }
 
 static uint32_t hv_emu_cpuid_hints(X86CPU *cpu)
 {
-    uint32_t eax = x86_hyperv_cpuid_bits(cpu, HV_CPUID_ENLIGHTMENT_INFO,
-                                         R_EAX);
+    uint32_t eax = x86_hyperv_cpuid_bits_of(cpu->hv_emu->features,
+                                            HV_CPUID_ENLIGHTMENT_INFO, R_EAX);
+
+    /*
+     * The APIC access MSRs are recommended where they exist, unless the
+     * user said the APIC is accelerated (hv-avic), as on the kernel path.
+     */
+    if (hv_emu_offered(cpu, HYPERV_FEAT_VAPIC) &&
+        !hv_emu_offered(cpu, HYPERV_FEAT_AVIC)) {
+        eax |= HV_APIC_ACCESS_RECOMMENDED;
+    }
 
     if (cpu->hyperv_no_nonarch_cs == ON_OFF_AUTO_ON) {
         eax |= HV_NO_NONARCH_CORESHARING;
@@ -1243,27 +1257,6 @@ static bool hv_emu_wanted(X86CPU *cpu)
     return tcg_enabled() || qtest_enabled() || x86_hyperv_emu_kvm();
 }
 
-static bool hv_emu_check_features(X86CPU *cpu, Error **errp)
-{
-    uint64_t extra;
-
-    /* On the user path, hv-passthrough is what the user path implements. */
-    if (cpu->hyperv_passthrough) {
-        cpu->hyperv_features |= HV_EMU_FEATURES;
-    }
-    extra = cpu->hyperv_features & ~HV_EMU_FEATURES;
-    if (extra) {
-        error_setg(errp, "Hyper-V feature %s is not available when QEMU "
-                   "emulates Hyper-V itself",
-                   x86_hyperv_feat_name(ctz64(extra)));
-        error_append_hint(errp, "QEMU emulates Hyper-V under TCG and when "
-                          "KVM has no in-kernel Hyper-V (or with -accel "
-                          "kvm,hyperv=user).\n");
-        return false;
-    }
-    return true;
-}
-
 bool x86_hyperv_emu_realize(X86CPU *cpu, Error **errp)
 {
     HvEmuCpu *u;
@@ -1271,21 +1264,23 @@ bool x86_hyperv_emu_realize(X86CPU *cpu, Error **errp)
     if (!hv_emu_wanted(cpu)) {
         return true;
     }
-    if (!hv_emu_check_features(cpu, errp)) {
-        return false;
+    /* On the user path, hv-passthrough is what the user path implements. */
+    if (cpu->hyperv_passthrough) {
+        cpu->hyperv_features |= hv_emu_features_implemented();
     }
     /*
      * A SINT is an MSI to the vCPU's APIC ID, and an MSI address holds 8
      * bits of it, 0xff meaning every vCPU: refuse what cannot be reached.
      */
-    if (hv_emu_feat(cpu, HYPERV_FEAT_SYNIC) && cpu->apic_id >= 0xff) {
+    if (hyperv_feat_enabled(cpu, HYPERV_FEAT_SYNIC) && cpu->apic_id >= 0xff) {
         error_setg(errp, "Hyper-V SynIC emulated by QEMU supports APIC IDs "
                    "up to 254; this vCPU has %u", cpu->apic_id);
         return false;
     }
     u = g_new0(HvEmuCpu, 1);
     u->cpu = cpu;
-    if (hv_emu_feat(cpu, HYPERV_FEAT_SYNIC)) {
+    u->features = hv_emu_features_offered(cpu);
+    if (u->features & FEAT(SYNIC)) {
         hyperv_set_sint_route_ops(&hv_emu_sint_ops);
         if (!hyperv_synic_add(CPU(cpu), errp)) {
             g_free(u);
@@ -1303,7 +1298,7 @@ bool x86_hyperv_emu_realize(X86CPU *cpu, Error **errp)
     cpu->hv_emu = u;
     hv_emu_partition_init();
     hv_emu_time_realize(cpu);
-    trace_hv_emu_realize(hyperv_vp_index(CPU(cpu)), cpu->hyperv_features);
+    trace_hv_emu_realize(hyperv_vp_index(CPU(cpu)), u->features);
     return true;
 }
 
@@ -1354,7 +1349,7 @@ void x86_hyperv_emu_reset(X86CPU *cpu)
     env->msr_hv_synic_evt_page = 0;
     hv_emu_aeoi_clear(cpu->hv_emu);
     hv_part_mirror(cpu);
-    if (hv_emu_feat(cpu, HYPERV_FEAT_SYNIC)) {
+    if (hv_emu_offered(cpu, HYPERV_FEAT_SYNIC)) {
         hyperv_synic_reset(CPU(cpu));
         hv_emu_update_apic(cpu);
         hv_emu_sints_sync(cpu);
@@ -1367,7 +1362,7 @@ void x86_hyperv_emu_pre_save(X86CPU *cpu)
     if (!cpu->hv_emu) {
         return;
     }
-    if (hv_emu_feat(cpu, HYPERV_FEAT_RUNTIME)) {
+    if (hv_emu_offered(cpu, HYPERV_FEAT_RUNTIME)) {
         cpu->env.msr_hv_runtime = hv_emu_runtime(cpu);
     }
     /*
@@ -1473,7 +1468,7 @@ int x86_hyperv_emu_post_load(X86CPU *cpu)
     if (hv_part.hypercall & HV_HYPERCALL_ENABLE) {
         hv_emu_fill_hypercall_page(cpu, hv_part.hypercall & TARGET_PAGE_MASK);
     }
-    if (hv_emu_feat(cpu, HYPERV_FEAT_SYNIC)) {
+    if (hv_emu_offered(cpu, HYPERV_FEAT_SYNIC)) {
         for (i = 0; i < HV_SINT_COUNT; i++) {
             hv_emu_sanitize_sint(cpu, i);
         }

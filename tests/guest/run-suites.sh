@@ -61,12 +61,18 @@ selftest-x2apic| tcg kvm-host kvm-k | -cpu @CPU@ -smp 4 | suite=selftest x2apic=
 # forced on the KVM of the lab (kvm-u), and picked by QEMU on the KVM of
 # the lab with its Hyper-V hidden (kvm-nohv: the cases that show the
 # choice and the main scenarios; kvm-u runs the rest of the same code).
-# hv-vapic is kernel-path only: the user path refuses it.
+# hv-vapic needs the APIC in QEMU: under TCG the user path offers it; on
+# KVM it accepts the option but does not offer it (and warns).
 hyperv-cpuid   | kvm-k | -cpu host,hv-vpindex,hv-synic,hv-time,hv-relaxed,hv-vapic,hv-runtime -smp 2 | suite=hyperv-cpuid hv=vpindex,synic,time,relaxed,vapic,runtime hv-strict=1
 hyperv-cpuid-legacy | kvm-k kvm-u kvm-host tcg kvm-nohv | -cpu kvm64,hv_vpindex,hv_synic,hv_time,hv_stimer -smp 2 | suite=hyperv-cpuid hv=vpindex,synic,time,stimer hv-strict=1
 hyperv-cpuid-u | kvm-k kvm-u kvm-host tcg kvm-nohv | -cpu @CPU@,hv-relaxed,hv-vpindex,hv-runtime,hv-time,hv-crash,hv-reset,hv-frequencies,hv-synic,hv-stimer,hv-stimer-direct,hv-spinlocks=0x1fff -smp 2 | suite=hyperv-cpuid hv=relaxed,vpindex,runtime,time,crash,reset,frequencies,synic,stimer,stimer-direct hv-strict=1 kvm-sig=1 spinlocks=0x1fff
 hyperv-cpuid-kvm-off | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-relaxed,hv-vpindex,hv-time,kvm=off -smp 2 | suite=hyperv-cpuid hv=relaxed,vpindex,time hv-strict=1 kvm-sig=0
 hyperv-cpuid-passthrough | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-passthrough -smp 2 | suite=hyperv-cpuid hv=relaxed,time,crash,reset,vpindex,runtime,synic,stimer,stimer-direct,frequencies kvm-sig=1 passthrough=1
+# The Hyper-V set of the Windows domain virt-install writes: all of it is
+# offered on the kernel path and under TCG; on KVM the user path leaves
+# out hv-vapic and hv-tlbflush (and says so on stderr).
+hyperv-cpuid-windows | kvm-k tcg | -cpu @CPU@,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-reset,hv-frequencies,hv-tlbflush,hv-ipi,hv-time -smp 2 | suite=hyperv-cpuid hv=relaxed,vapic,vpindex,runtime,synic,stimer,reset,frequencies,tlbflush,ipi,time hv-strict=1 spinlocks=0x1fff
+hyperv-cpuid-windows-kvm | kvm-u kvm-host kvm-nohv | -cpu @CPU@,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-reset,hv-frequencies,hv-tlbflush,hv-ipi,hv-time -smp 2 | suite=hyperv-cpuid hv=relaxed,vpindex,runtime,synic,stimer,reset,frequencies,ipi,time hv-strict=1 spinlocks=0x1fff
 # Every Hyper-V MSR; hv-enforce-cpuid makes KVM refuse the MSRs of the
 # features that are off, as the user path always does.
 hyperv-msr     | kvm-k kvm-u kvm-host tcg kvm-nohv | -cpu @CPU@,hv-relaxed,hv-vpindex,hv-runtime,hv-time,hv-reset,hv-crash,hv-frequencies,hv-synic,hv-stimer,hv-stimer-direct,hv-enforce-cpuid -smp 2 | suite=hyperv-msr hv=relaxed,vpindex,runtime,time,reset,crash,frequencies,synic,stimer,stimer-direct
@@ -77,6 +83,15 @@ hyperv-stimer  | kvm-k kvm-u kvm-host tcg kvm-nohv | -cpu @CPU@,hv-vpindex,hv-sy
 hyperv-stimer-direct | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-stimer-direct -smp 2 | suite=hyperv-stimer direct=1
 hyperv-stimer-aeoi | kvm-k kvm-u kvm-host tcg kvm-nohv | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer -smp 2 | suite=hyperv-stimer aeoi=all
 hyperv-clock   | kvm-k kvm-u kvm-host tcg kvm-nohv | -cpu @CPU@,hv-vpindex,hv-time,hv-frequencies -smp 2 | suite=hyperv-clock
+# The libvirt Windows set acts on APICs and TLBs through hv-vapic, hv-ipi
+# and hv-tlbflush: all three on the kernel path and under TCG; on KVM the
+# user path offers hv-ipi only (the APIC and the TLBs are in the kernel),
+# says once on stderr what it leaves out, and the guest finds those
+# absent.  Without them, only the VP assist page MSR is there.
+hyperv-apic    | kvm-k tcg | -cpu @CPU@,hv-vpindex,hv-vapic,hv-ipi,hv-tlbflush -smp 2 | suite=hyperv-apic offered=vapic,ipi,tlbflush
+hyperv-apic-x2apic | kvm-k tcg | -cpu @CPU@,hv-vpindex,hv-vapic,hv-ipi,hv-tlbflush -smp 2 | suite=hyperv-apic offered=vapic,ipi,tlbflush x2apic=1
+hyperv-apic-kvm | kvm-u kvm-host kvm-nohv | +stderr-max:1 -cpu @CPU@,hv-vpindex,hv-vapic,hv-ipi,hv-tlbflush -smp 2 | suite=hyperv-apic offered=ipi
+hyperv-apic-none | kvm-u kvm-host kvm-nohv tcg | +stderr-max:0 -cpu @CPU@,hv-vpindex -smp 2 | suite=hyperv-apic offered=none
 # SynIC acceptance tests, with the command lines kvm-unit-tests uses.
 # synic-sint checks auto-EOI where the hypervisor offers it; the user path
 # on KVM recommends against it (the local APIC is in the kernel), and the

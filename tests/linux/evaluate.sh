@@ -25,10 +25,10 @@ qstatus=${2:-0}
 OWNER_BUS="the VMBus devices issue"
 case $where in
 tcg)
-    ENFORCED="boot vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent vmbus-version hv-modules devices-bound host-view balloon hotplug reboot kexec"
+    ENFORCED="boot kernel-log vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent enlightenments vmbus-version hv-modules devices-bound host-view balloon hotplug reboot kexec"
     PENDING= ;;
 kvm|kvm-nohv)
-    ENFORCED="boot vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent vmbus-version devices-bound host-view balloon hotplug reboot"
+    ENFORCED="boot kernel-log vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent enlightenments vmbus-version devices-bound host-view balloon hotplug reboot"
     PENDING= ;;
 *)
     echo "evaluate.sh: unknown WHERE '$where' (tcg, kvm or kvm-nohv)" >&2
@@ -74,6 +74,49 @@ check_boot() {
         return 1
     fi
     now="report complete at guest uptime $(val "done")s"
+}
+
+# Every look at the kernel log (each boot's, and each one before the
+# guest left) found none of the lines that must never appear.
+check_kernel_log() {
+    looks=$(printf '%s\n' "$report" | grep -c '^klog\.')
+    bad=$(printf '%s\n' "$report" | sed -n 's/^klog\.[a-z]*=//p' |
+        awk '{ s += $1 } END { print s + 0 }')
+    first=$(printf '%s\n' "$report" | sed -n 's/^klog-line=//p' | head -n 1 |
+        cut -c 1-160)
+    now="$looks looks at the kernel log, $bad bad lines${first:+, the first: '$first'}"
+    [ "$looks" -gt 0 ] && [ -n "$(val klog.boot)" ] && [ "$bad" -eq 0 ]
+}
+
+# What Linux says it uses of libvirt's Windows set (tests/linux/
+# qemu-args.sh): under TCG all of it; on the lab's KVM without Hyper-V
+# the IPI hypercalls and not the two features that path does not offer;
+# on the kernel path the enlightened APIC (its flags have no hv-ipi).
+check_enlightenments() {
+    case $where in
+    tcg) want="Using enlightened APIC|Using IPI hypercalls|Using hypercall for remote TLB flush" not= ;;
+    kvm-nohv) want="Using IPI hypercalls" not="Using enlightened APIC|Using hypercall for remote TLB flush" ;;
+    *) want="Using enlightened APIC" not= ;;
+    esac
+    d=$(keys hv-dmesg=)
+    ok=0 now=
+    old=$IFS IFS='|'
+    for w in $want; do
+        if printf '%s\n' "$d" | grep -q "^hv-dmesg=Hyper-V: $w"; then
+            now="$now${now:+; }'$w'"
+        else
+            now="$now${now:+; }no '$w'"
+            ok=1
+        fi
+    done
+    for w in $not; do
+        if printf '%s\n' "$d" | grep -q "^hv-dmesg=Hyper-V: $w"; then
+            now="$now; '$w' though not offered"
+            ok=1
+        fi
+    done
+    IFS=$old
+    return $ok
 }
 
 # Dependency modules must load, and so must every wanted one.

@@ -20,6 +20,9 @@
 #   mem.<tag>=<total kB> <available kB>  on the host's request (hvtest.hold)
 #   vmbus.<tag>=<n> <ids>               likewise
 #   kexec.load=<status>, kexec-msg=<line>  on the host's "kexec"
+#   klog.boot=<n>, klog.end=<n>, klog-line=<line>  bad kernel log lines,
+#                                       before "done" and before the guest
+#                                       leaves (reboot, kexec, power off)
 #
 # tests/linux/evaluate.sh turns the report into results.
 
@@ -29,6 +32,16 @@ r() { echo "LINUX: $1=$2"; }
 
 # dmesg without the "[    1.234567] " time stamps.
 kmsg() { dmesg | sed 's/^\[[^]]*\] *//'; }
+
+# klog WHEN: the whole kernel log so far (loglevel=3 keeps the console
+# quiet, not the log) checked for what must never appear: an MSR access
+# the hypervisor refused, a warning, a BUG, an oops, a call trace.  One
+# line "klog.WHEN=<count>", then the lines themselves (20 at most).
+klog() {
+    kmsg | grep -E 'unchecked MSR access|WARNING:|BUG:|Oops|Call Trace:|general protection fault' >/tmp/klog.bad
+    r "klog.$1" "$(grep -c . /tmp/klog.bad)"
+    head -n 20 /tmp/klog.bad | while IFS= read -r l; do r klog-line "$l"; done
+}
 
 r init started
 r kernel "$(uname -r)"
@@ -95,6 +108,7 @@ r vmbus-devices "$n"
 kmsg | grep -iE 'vmbus|hv_|hyperv|hyper-v' | grep -v '^Hyper-V: ' | head -n 40 |
     while IFS= read -r l; do r vmbus-dmesg "$l"; done
 
+klog boot
 r "done" "$(cut -d' ' -f1 /proc/uptime)"
 # hvtest.hold: the host looks at the running VM (query-vmbus, a balloon
 # request) and asks the guest over its console, one line at a time:
@@ -126,6 +140,7 @@ if grep -qw hvtest.hold /proc/cmdline; then
             r "vmbus.$1" "$(ls /sys/bus/vmbus/devices | wc -l) $(ls /sys/bus/vmbus/devices | tr '\n' ' ')" ;;
         reboot)
             # The host made -no-reboot a reset first (QMP set-action).
+            klog end
             reboot -f ;;
         kexec)
             # kexec -e shuts the kernel down as for a kexec: hv_vmbus
@@ -140,10 +155,12 @@ if grep -qw hvtest.hold /proc/cmdline; then
             fi
             while IFS= read -r l; do r kexec-msg "$l"; done </tmp/kexec.log
             r kexec.load "$st"
+            klog end
             [ "$st" != 0 ] || kexec -e
             r kexec.exec failed ;;
         *) break ;;
         esac
     done
+    klog end
 fi
 poweroff -f

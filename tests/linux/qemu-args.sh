@@ -9,9 +9,11 @@
 # the Hyper-V leaves and picks the Hyper-V platform.  hv-frequencies (in
 # libvirt's Windows set too) gives it the TSC and APIC rates.
 LINUX_HV_FLAGS=hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-time,hv-synic,hv-stimer,hv-frequencies,kvm=off
-# Under TCG QEMU emulates Hyper-V itself (the user path), which has no
-# hv-vapic; it has the synthetic timers' direct mode.
-LINUX_HV_FLAGS_U=hv-relaxed,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-time,hv-synic,hv-stimer,hv-stimer-direct,hv-frequencies,hv-reset,hv-crash,kvm=off
+# Under TCG QEMU emulates Hyper-V itself (the user path): libvirt's
+# Windows set (hv-vapic, hv-ipi and hv-tlbflush included: Linux then ends
+# interrupts through the EOI MSR, sends IPIs and flushes remote TLBs by
+# hypercall), and the synthetic timers' direct mode.
+LINUX_HV_FLAGS_U=hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-time,hv-synic,hv-stimer,hv-stimer-direct,hv-frequencies,hv-reset,hv-crash,hv-tlbflush,hv-ipi,kvm=off
 # The guest kernel stays quiet: the report is printed by its init.
 LINUX_APPEND="console=ttyS0 quiet loglevel=3 panic=-1"
 # Devices besides the machine's own: the VMBus bridge and a device on it

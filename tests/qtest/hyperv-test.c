@@ -102,34 +102,49 @@ static void test_legacy_spelling(void)
 }
 
 /*
+ * Start QEMU with @args, send it the QMP commands @qmp on its standard
+ * input, and return its stderr; *@status gets its wait status and, if
+ * @stdout_text is not NULL, *@stdout_text what it answered.
+ */
+static char *run_qemu(const char *args, const char *qmp, int *status,
+                      char **stdout_text)
+{
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+    g_autofree char *cmd = NULL;
+    char *out = NULL;
+    g_autoptr(GError) gerr = NULL;
+    char *err = NULL;
+    char *argv[] = { (char *)"/bin/sh", (char *)"-c", NULL, NULL };
+
+    g_assert(qemu);
+    cmd = g_strdup_printf("printf '%%s' '{\"execute\":\"qmp_capabilities\"}"
+                          "%s{\"execute\":\"quit\"}' | %s -machine pc "
+                          "-accel qtest -display none -nodefaults "
+                          "-qmp stdio %s", qmp, qemu, args);
+    argv[2] = cmd;
+    g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &out, &err, status, &gerr));
+    g_test_message("command: %s", cmd);
+    g_test_message("wait status: %d, stdout: %s", *status, out);
+    g_test_message("stderr: %s", err);
+    if (stdout_text) {
+        *stdout_text = out;
+    } else {
+        g_free(out);
+    }
+    return err;
+}
+
+/*
  * Start QEMU with @args and expect it to refuse: a non-zero exit and
  * @error on stderr.  Should it start, the QMP commands on its standard
  * input make it quit at once, so the test fails instead of hanging.
  */
 static void expect_start_failure(const char *args, const char *error)
 {
-    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
-    g_autofree char *cmd = NULL;
-    g_autofree char *out = NULL;
-    g_autofree char *err = NULL;
-    g_autoptr(GError) gerr = NULL;
     int status;
-    char *argv[] = { (char *)"/bin/sh", (char *)"-c", NULL, NULL };
+    g_autofree char *err = run_qemu(args, "", &status, NULL);
 
-    g_assert(qemu);
-    cmd = g_strdup_printf("printf '%%s' '{\"execute\":\"qmp_capabilities\"}"
-                          "{\"execute\":\"quit\"}' | %s -machine pc "
-                          "-accel qtest -display none -nodefaults "
-                          "-qmp stdio %s", qemu, args);
-    argv[2] = cmd;
-    g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &out, &err, &status, &gerr));
-    if (!strstr(err, error) || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 1) {
-        g_test_message("command: %s", cmd);
-        g_test_message("wait status: %d", status);
-        g_test_message("stderr: %s", err);
-    }
     /* A refused configuration is exit(1), never a crash or a hang. */
     g_assert_true(WIFEXITED(status));
     g_assert_cmpint(WEXITSTATUS(status), ==, 1);
@@ -172,22 +187,69 @@ static void test_dependency(const void *opaque)
 
 /*
  * Without KVM (here: qtest; for guests: TCG) QEMU emulates Hyper-V itself.
- * The features it does not implement are refused at start-up, never
- * ignored.  This used to start and ignore every hv-* option.
+ * A feature it does not implement is accepted, so that libvirt's Hyper-V
+ * set starts, but not offered to the guest: one warning names it, and the
+ * CPU property still reads "on", which libvirt checks after start-up.
+ * (QEMU 10.0.2 ignored every hv-* option here; this tree refused these
+ * until libvirt's Windows domain showed that a refusal stops it.)
  */
-#define NOT_ON_USER_PATH " is not available when QEMU emulates Hyper-V itself"
+#define NOT_OFFERED " not offered to the guest: QEMU's own Hyper-V " \
+                    "emulation (QTest) does not implement "
 
-static const DepCase user_path_refusals[] = {
-    { "vapic", "qemu64,hv-vapic", "hv-vapic" NOT_ON_USER_PATH },
-    { "ipi", "qemu64,hv-vpindex,hv-ipi", "hv-ipi" NOT_ON_USER_PATH },
-    { "tlbflush", "qemu64,hv-vpindex,hv-tlbflush",
-      "hv-tlbflush" NOT_ON_USER_PATH },
-    { "reenlightenment", "qemu64,hv-reenlightenment",
-      "hv-reenlightenment" NOT_ON_USER_PATH },
+typedef struct AcceptCase {
+    const char *name;
+    const char *cpu;
+    const char *prop;
+    const char *warning;
+} AcceptCase;
+
+static const AcceptCase user_path_accepts[] = {
+    { "vapic", "qemu64,hv-vapic", "hv-vapic",
+      "Hyper-V feature hv-vapic is" NOT_OFFERED "it" },
+    { "tlbflush", "qemu64,hv-vpindex,hv-tlbflush", "hv-tlbflush",
+      "Hyper-V feature hv-tlbflush is" NOT_OFFERED "it" },
+    { "reenlightenment-evmcs", "qemu64,hv-vapic,hv-reenlightenment,hv-evmcs",
+      "hv-evmcs", "Hyper-V features hv-vapic, hv-reenlightenment, hv-evmcs "
+      "are" NOT_OFFERED "them" },
     { "syndbg", "qemu64,hv-relaxed,hv-vpindex,hv-synic,hv-syndbg",
-      "hv-syndbg" NOT_ON_USER_PATH },
-    { "xmm-input", "qemu64,hv-xmm-input", "hv-xmm-input" NOT_ON_USER_PATH },
+      "hv-syndbg", "Hyper-V feature hv-syndbg is" NOT_OFFERED "it" },
+    { "xmm-input", "qemu64,hv-xmm-input", "hv-xmm-input",
+      "Hyper-V feature hv-xmm-input is" NOT_OFFERED "it" },
 };
+
+static void test_user_path_accepts(const void *opaque)
+{
+    const AcceptCase *c = opaque;
+    g_autofree char *args = g_strdup_printf("-cpu %s", c->cpu);
+    g_autofree char *qmp = g_strdup_printf(
+        "{\"execute\":\"qom-get\",\"arguments\":{\"path\":"
+        "\"/machine/unattached/device[0]\",\"property\":\"%s\"}}",
+        c->prop);
+    int status;
+    g_autofree char *out = NULL;
+    g_autofree char *err = run_qemu(args, qmp, &status, &out);
+    const char *first = strstr(err, "warning: Hyper-V");
+
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+    g_assert_nonnull(strstr(err, c->warning));
+    /* The property libvirt reads back after start-up says "on". */
+    g_assert_nonnull(strstr(out, "{\"return\": true}"));
+    /* Once per process, not once per vCPU. */
+    g_assert_null(strstr(first + 1, "warning: Hyper-V"));
+}
+
+/* The same with hv-ipi, which every path implements: no warning. */
+static void test_user_path_ipi(void)
+{
+    int status;
+    g_autofree char *err = run_qemu("-smp 2 -cpu qemu64,hv-vpindex,hv-ipi",
+                                    "", &status, NULL);
+
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+    g_assert_null(strstr(err, "warning"));
+}
 
 /* hv-passthrough on the user path: every feature the path implements. */
 static void test_user_path_passthrough(void)
@@ -195,10 +257,11 @@ static void test_user_path_passthrough(void)
     static const char *const on[] = {
         "hv-relaxed", "hv-vpindex", "hv-runtime", "hv-time", "hv-crash",
         "hv-reset", "hv-synic", "hv-stimer", "hv-stimer-direct",
-        "hv-frequencies",
+        "hv-frequencies", "hv-ipi", "hv-avic",
     };
+    /* hv-vapic and hv-tlbflush need TCG's APIC and TLBs; qtest has none. */
     static const char *const off[] = {
-        "hv-vapic", "hv-ipi", "hv-tlbflush", "hv-evmcs", "hv-syndbg",
+        "hv-vapic", "hv-tlbflush", "hv-evmcs", "hv-syndbg",
     };
     QTestState *qts = qtest_init("-machine pc -cpu qemu64,hv-passthrough");
     g_autofree char *path = first_cpu_path(qts);
@@ -555,13 +618,15 @@ int main(int argc, char **argv)
         qtest_add_data_func(name, &dep_cases[i], test_dependency);
     }
     qtest_add_func("/hyperv/cpu/deps/synic-kvm-only", test_synic_kvm_only);
-    for (i = 0; i < ARRAY_SIZE(user_path_refusals); i++) {
+    for (i = 0; i < ARRAY_SIZE(user_path_accepts); i++) {
         g_autofree char *name =
-            g_strdup_printf("/hyperv/cpu/user-path/refuses-%s",
-                            user_path_refusals[i].name);
+            g_strdup_printf("/hyperv/cpu/user-path/accepts-%s",
+                            user_path_accepts[i].name);
 
-        qtest_add_data_func(name, &user_path_refusals[i], test_dependency);
+        qtest_add_data_func(name, &user_path_accepts[i],
+                            test_user_path_accepts);
     }
+    qtest_add_func("/hyperv/cpu/user-path/ipi", test_user_path_ipi);
     qtest_add_func("/hyperv/cpu/user-path/passthrough",
                    test_user_path_passthrough);
     qtest_add_func("/hyperv/vmbus-bridge/needs-synic",

@@ -33,7 +33,13 @@ enum {
 
 /* Hypercall call codes handled by QEMU (on the user path, all of them). */
 enum {
+    HV_FLUSH_VIRTUAL_ADDRESS_SPACE = 0x0002,
+    HV_FLUSH_VIRTUAL_ADDRESS_LIST = 0x0003,
     HV_NOTIFY_LONG_SPIN_WAIT = 0x0008,
+    HV_SEND_SYNTHETIC_CLUSTER_IPI = 0x000b,
+    HV_FLUSH_VIRTUAL_ADDRESS_SPACE_EX = 0x0013,
+    HV_FLUSH_VIRTUAL_ADDRESS_LIST_EX = 0x0014,
+    HV_SEND_SYNTHETIC_CLUSTER_IPI_EX = 0x0015,
     HV_POST_MESSAGE = 0x005c,
     HV_SIGNAL_EVENT = 0x005d,
     HV_POST_DEBUG_DATA = 0x0069,
@@ -56,6 +62,52 @@ enum {
 #define HV_HYPERCALL_REP_START_MASK (0xfffull << 48)
 #define HV_HYPERCALL_RSVD_MASK      ((0x1full << 27) | (0xfull << 44) | \
                                      (0xfull << 60))
+#define HV_HYPERCALL_VARHEAD_SHIFT  17
+#define HV_HYPERCALL_REP_COUNT_SHIFT 32
+#define HV_HYPERCALL_REP_START_SHIFT 48
+#define HV_HYPERCALL_REP_DONE_SHIFT 32
+
+/*
+ * A set of virtual processors in the "Ex" hypercalls (the TLFS's
+ * HV_VP_SET): a format, a mask of the 64-VP banks present, and then, in
+ * the variable header, one 64-bit mask per bank present, lowest first.
+ */
+#define HV_GENERIC_SET_SPARSE_4K    0
+#define HV_GENERIC_SET_ALL          1
+#define HV_VP_SET_BANK_COUNT        64
+
+/* The flags of HvCallFlushVirtualAddressSpace and ...List. */
+#define HV_FLUSH_ALL_PROCESSORS                 (1ull << 0)
+#define HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES     (1ull << 1)
+#define HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY       (1ull << 2)
+#define HV_FLUSH_USE_EXTENDED_RANGE_FORMAT      (1ull << 3)
+
+/* The fixed headers of the IPI and flush hypercalls' inputs. */
+struct hyperv_send_ipi_input {
+    uint32_t vector;
+    uint32_t _reserved;
+    uint64_t cpu_mask;
+} QEMU_PACKED;
+
+struct hyperv_send_ipi_ex_input {
+    uint32_t vector;
+    uint32_t _reserved;
+    uint64_t format;
+    uint64_t valid_bank_mask;
+} QEMU_PACKED;
+
+struct hyperv_flush_input {
+    uint64_t address_space;
+    uint64_t flags;
+    uint64_t processor_mask;
+} QEMU_PACKED;
+
+struct hyperv_flush_ex_input {
+    uint64_t address_space;
+    uint64_t flags;
+    uint64_t format;
+    uint64_t valid_bank_mask;
+} QEMU_PACKED;
 
 /*
  * SynIC geometry: 16 synthetic interrupt sources per virtual processor,

@@ -97,6 +97,13 @@ uint16_t hyperv_hcall(uint16_t code, bool fast, uint64_t in, uint64_t out,
 bool hyperv_is_guest_ram(hwaddr gpa, hwaddr len, bool writable);
 bool hyperv_guest_ram_rw(hwaddr gpa, void *buf, hwaddr len, bool is_write);
 
+/*
+ * Copy a slow hypercall's input of @len bytes at @gpa: HV_STATUS_SUCCESS,
+ * or HV_STATUS_INVALID_ALIGNMENT for a GPA that is not 8-byte aligned, an
+ * input that crosses a page, or one that is not all RAM.
+ */
+uint16_t hyperv_hcall_read_input(uint64_t gpa, void *buf, hwaddr len);
+
 /* QEMU numbers Hyper-V virtual processors by CPU index. */
 static inline uint32_t hyperv_vp_index(CPUState *cs)
 {
