@@ -24,6 +24,11 @@ bool x86_hyperv_emu_kvm(void)
     return false;
 }
 
+bool x86_hyperv_emu_expand_features(X86CPU *cpu)
+{
+    return false;
+}
+
 bool x86_hyperv_emu_realize(X86CPU *cpu, Error **errp)
 {
     bool asked = cpu->hyperv_features || cpu->hyperv_passthrough ||

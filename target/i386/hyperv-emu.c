@@ -1257,16 +1257,24 @@ static bool hv_emu_wanted(X86CPU *cpu)
     return tcg_enabled() || qtest_enabled() || x86_hyperv_emu_kvm();
 }
 
-bool x86_hyperv_emu_realize(X86CPU *cpu, Error **errp)
+bool x86_hyperv_emu_expand_features(X86CPU *cpu)
 {
-    HvEmuCpu *u;
-
     if (!hv_emu_wanted(cpu)) {
-        return true;
+        return false;
     }
     /* On the user path, hv-passthrough is what the user path implements. */
     if (cpu->hyperv_passthrough) {
         cpu->hyperv_features |= hv_emu_features_implemented();
+    }
+    return true;
+}
+
+bool x86_hyperv_emu_realize(X86CPU *cpu, Error **errp)
+{
+    HvEmuCpu *u;
+
+    if (!x86_hyperv_emu_expand_features(cpu)) {
+        return true;
     }
     /*
      * A SINT is an MSI to the vCPU's APIC ID, and an MSI address holds 8

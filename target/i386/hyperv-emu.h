@@ -106,9 +106,17 @@ typedef HvEmuAeoiResult HvEmuAeoiInject(X86CPU *cpu, uint8_t vector);
 void x86_hyperv_emu_set_aeoi_accel(HvEmuAeoiInject *inject);
 
 /*
- * Realize: refuse hv-* features the user path does not implement, expand
- * hv-passthrough, create the vCPU's SynIC and timers.  Called from the
- * CPU's realize once the APIC exists.
+ * CPU feature expansion (query-cpu-model-expansion, and realize): when
+ * QEMU emulates Hyper-V for @cpu, hv-passthrough becomes the features
+ * this path implements, and the answer is true; false leaves the vCPU
+ * to the accelerator's own expansion (KVM's in-kernel Hyper-V).
+ */
+bool x86_hyperv_emu_expand_features(X86CPU *cpu);
+
+/*
+ * Realize: expand hv-passthrough, offer the guest the hv-* features the
+ * path implements (a warning names the others, once), create the vCPU's
+ * SynIC and timers.  Called from the CPU's realize once the APIC exists.
  */
 bool x86_hyperv_emu_realize(X86CPU *cpu, Error **errp);
 void x86_hyperv_emu_unrealize(X86CPU *cpu);

@@ -102,9 +102,10 @@ static void test_legacy_spelling(void)
 }
 
 /*
- * Start QEMU with @args, send it the QMP commands @qmp on its standard
- * input, and return its stderr; *@status gets its wait status and, if
- * @stdout_text is not NULL, *@stdout_text what it answered.
+ * Start QEMU with @args (which name the accelerator), send it the QMP
+ * commands @qmp on its standard input, and return its stderr.  *@status
+ * gets its wait status and, if @stdout_text is not NULL, *@stdout_text
+ * what it answered.
  */
 static char *run_qemu(const char *args, const char *qmp, int *status,
                       char **stdout_text)
@@ -119,8 +120,8 @@ static char *run_qemu(const char *args, const char *qmp, int *status,
     g_assert(qemu);
     cmd = g_strdup_printf("printf '%%s' '{\"execute\":\"qmp_capabilities\"}"
                           "%s{\"execute\":\"quit\"}' | %s -machine pc "
-                          "-accel qtest -display none -nodefaults "
-                          "-qmp stdio %s", qmp, qemu, args);
+                          "-display none -nodefaults -qmp stdio %s",
+                          qmp, qemu, args);
     argv[2] = cmd;
     g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
                                &out, &err, status, &gerr));
@@ -143,7 +144,8 @@ static char *run_qemu(const char *args, const char *qmp, int *status,
 static void expect_start_failure(const char *args, const char *error)
 {
     int status;
-    g_autofree char *err = run_qemu(args, "", &status, NULL);
+    g_autofree char *all = g_strdup_printf("-accel qtest %s", args);
+    g_autofree char *err = run_qemu(all, "", &status, NULL);
 
     /* A refused configuration is exit(1), never a crash or a hang. */
     g_assert_true(WIFEXITED(status));
@@ -220,7 +222,7 @@ static const AcceptCase user_path_accepts[] = {
 static void test_user_path_accepts(const void *opaque)
 {
     const AcceptCase *c = opaque;
-    g_autofree char *args = g_strdup_printf("-cpu %s", c->cpu);
+    g_autofree char *args = g_strdup_printf("-accel qtest -cpu %s", c->cpu);
     g_autofree char *qmp = g_strdup_printf(
         "{\"execute\":\"qom-get\",\"arguments\":{\"path\":"
         "\"/machine/unattached/device[0]\",\"property\":\"%s\"}}",
@@ -243,7 +245,8 @@ static void test_user_path_accepts(const void *opaque)
 static void test_user_path_ipi(void)
 {
     int status;
-    g_autofree char *err = run_qemu("-smp 2 -cpu qemu64,hv-vpindex,hv-ipi",
+    g_autofree char *err = run_qemu("-accel qtest -smp 2 "
+                                    "-cpu qemu64,hv-vpindex,hv-ipi",
                                     "", &status, NULL);
 
     g_assert_true(WIFEXITED(status));
@@ -274,6 +277,63 @@ static void test_user_path_passthrough(void)
         g_assert_false(cpu_prop_bool(qts, path, off[i]));
     }
     qtest_quit(qts);
+}
+
+/*
+ * query-cpu-model-expansion, as libvirt asks it for its domain
+ * capabilities: with hv-passthrough, the hv-* features that this QEMU
+ * emulates on the accelerator, under qtest and under TCG (which adds
+ * hv-vapic and hv-tlbflush).
+ */
+typedef struct ExpandCase {
+    const char *name;
+    const char *accel;
+    const char *on;
+    const char *off;
+} ExpandCase;
+
+#define EXPAND_COMMON "hv-relaxed hv-vpindex hv-runtime hv-time hv-crash " \
+                      "hv-reset hv-synic hv-stimer hv-stimer-direct " \
+                      "hv-frequencies hv-ipi hv-avic"
+
+static const ExpandCase expand_cases[] = {
+    { "qtest", "qtest", EXPAND_COMMON,
+      "hv-vapic hv-tlbflush hv-evmcs hv-syndbg hv-xmm-input "
+      "hv-reenlightenment hv-tlbflush-ext hv-tlbflush-direct" },
+    { "tcg", "tcg", EXPAND_COMMON " hv-vapic hv-tlbflush",
+      "hv-evmcs hv-syndbg hv-xmm-input hv-reenlightenment hv-tlbflush-ext "
+      "hv-tlbflush-direct" },
+};
+
+static void expect_props(const char *out, const char *names, bool on)
+{
+    g_auto(GStrv) v = g_strsplit(names, " ", -1);
+
+    for (int i = 0; v[i]; i++) {
+        g_autofree char *want = g_strdup_printf("\"%s\": %s", v[i],
+                                                on ? "true" : "false");
+
+        g_test_message("expect %s", want);
+        g_assert_nonnull(strstr(out, want));
+    }
+}
+
+static void test_model_expansion(const void *opaque)
+{
+    const ExpandCase *c = opaque;
+    g_autofree char *args = g_strdup_printf("-accel %s", c->accel);
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    int status;
+
+    err = run_qemu(args, "{\"execute\":\"query-cpu-model-expansion\","
+                   "\"arguments\":{\"type\":\"full\",\"model\":"
+                   "{\"name\":\"qemu64\",\"props\":"
+                   "{\"hv-passthrough\":true}}}}", &status, &out);
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+    expect_props(out, c->on, true);
+    expect_props(out, c->off, false);
 }
 
 /* Machine types before 3.1 allowed a SynIC without VP indices. */
@@ -627,6 +687,13 @@ int main(int argc, char **argv)
                             test_user_path_accepts);
     }
     qtest_add_func("/hyperv/cpu/user-path/ipi", test_user_path_ipi);
+    for (i = 0; i < ARRAY_SIZE(expand_cases); i++) {
+        g_autofree char *name =
+            g_strdup_printf("/hyperv/cpu/user-path/expansion-%s",
+                            expand_cases[i].name);
+
+        qtest_add_data_func(name, &expand_cases[i], test_model_expansion);
+    }
     qtest_add_func("/hyperv/cpu/user-path/passthrough",
                    test_user_path_passthrough);
     qtest_add_func("/hyperv/vmbus-bridge/needs-synic",
