@@ -16,6 +16,9 @@
 #   tcg        our QEMU, -accel tcg (synic-post.sh runs this script on the
 #              host itself for that side, not in the lab; no KVM counters)
 #
+# Modes named clock-MODE run the test guest's suite clock-bench with
+# mode=MODE (page, msr): BENCH_N hundred reads of reference time; their
+# counters, like vmbus-bench's, are read around the measured reads.
 # Modes named vmbus-MODE run the test guest's suite vmbus-bench with
 # mode=MODE (rtt, rtt-poll, stream, stream-balloon) on a VMBus with
 # vmbus-echo and hv-balloon; upstream has no vmbus-echo, so it runs only
@@ -112,6 +115,9 @@ guest_of() {
         [ "$which" = upstream ] || devs="$devs -device vmbus-echo"
         echo "$devs -append suite=vmbus-bench mode=${1#vmbus-} n=$BENCH_N warmup=$BENCH_WARMUP hold=$BENCH_HOLD"
         ;;
+    clock-*)
+        echo "-append suite=clock-bench mode=${1#clock-} n=$BENCH_N hold=$BENCH_HOLD"
+        ;;
     *)
         # MODE-aeoi: MODE with the bench SINT on AutoEOI (no EOI written).
         aeoi=
@@ -124,6 +130,7 @@ guest_of() {
 gmode_of() {
     case $1 in
     vmbus-*) echo "${1#vmbus-}" ;;
+    clock-*) echo "${1#clock-}" ;;
     *) echo "${1%-aeoi}" ;;
     esac
 }
@@ -239,6 +246,7 @@ per_msg() {
     base=$work/$1-$2-none.cnt
     case $3 in
     vmbus-*) base=$work/$1-$2-$3.cnt0 msgs=$BENCH_N ;;
+    clock-*) base=$work/$1-$2-$3.cnt0 msgs=$((BENCH_N * 100)) ;;
     esac
     [ -s "$base" ] && [ -s "$work/$1-$2-$3.cnt" ] || return 0
     awk -v w="$1" -v r="$2" -v m="$3" -v n="$msgs" '
@@ -271,7 +279,7 @@ echo "INFO: bench: reps=$BENCH_REPS n=$BENCH_N warmup=$BENCH_WARMUP gap=${BENCH_
 need_none=
 for mode in $BENCH_MODES; do
     case $mode in
-    vmbus-*) ;;
+    vmbus-*|clock-*) ;;
     *) need_none=1 ;;
     esac
 done

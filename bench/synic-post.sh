@@ -45,7 +45,10 @@
 #                          stream"); each but cross-poll also as NAME-aeoi:
 #                          the bench SINT with AutoEOI and no EOI written, as
 #                          kvm-unit-tests and older Windows use it (on ours-u
-#                          QEMU then injects the vector itself)
+#                          QEMU then injects the vector itself); clock-page
+#                          and clock-msr: reads of reference time through
+#                          the reference TSC page and through the MSR
+#                          (N hundred reads each)
 #   --gap USEC             pause after each echo in self, cross and
 #                          cross-poll (default 5000)
 #   --eom pending|always   when the receiver writes EOM (default pending:
@@ -105,6 +108,7 @@ for m in $modes; do
     self|cross|cross-poll|cross-b2b|stream) ;;
     self-aeoi|cross-aeoi|cross-b2b-aeoi|stream-aeoi) ;;
     vmbus-rtt|vmbus-rtt-poll|vmbus-stream|vmbus-stream-balloon) ;;
+    clock-page|clock-msr) ;;
     *) die "unknown mode '$m'" ;;
     esac
 done
@@ -350,7 +354,11 @@ END {
         base = m
         sub(/-aeoi$/, "", base)
         per = "per msg"
-        if (base ~ /^vmbus-/) {
+        if (base ~ /^clock-/) {
+            per = "per read"
+            row(m, "rate", "reads", "reads/s", "up", 1)
+            row(m, "cycles-per-read", "time per read", "cycles", "down", 1)
+        } else if (base ~ /^vmbus-/) {
             per = "per pkt"
             if (base ~ /^vmbus-stream/) {
                 row(m, "rate", "throughput", "pkt/s", "up", 1)
@@ -368,12 +376,12 @@ END {
             row(m, "rate", "throughput", "msg/s", "up", 1)
             row(m, "cycles-per-msg", "time per message", "cycles", "down", 1)
         }
-        if (base !~ /^(stream|vmbus-)/) {
+        if (base !~ /^(stream|vmbus-|clock-)/) {
             row(m, "lat-median", "latency median", "cycles", "down", 1)
             row(m, "lat-mean", "latency mean", "cycles", "down", 1)
             row(m, "lat-median-ns", "latency median", "ns", "down", 1)
         }
-        if (base !~ /^vmbus-/) {
+        if (base !~ /^(vmbus|clock)-/) {
             row(m, "post-median", "HvPostMessage call", "cycles", "down", 1)
             row(m, "refused", "refused posts", "count", "none", 1)
         }

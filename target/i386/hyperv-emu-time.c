@@ -15,17 +15,28 @@
  *    can never see them disagree by more than the rounding of one unit.
  *    TCG's TSC runs at the rate of the host's counter, which QEMU is not
  *    told: hv_calibrate() measures it once per process.
- *  - KVM-U and qtest: from QEMU_CLOCK_VIRTUAL.  KVM keeps the guest TSC in
- *    the kernel (see hv_emu_guest_tsc()); qtest moves QEMU_CLOCK_VIRTUAL by
- *    hand, and reference time had better move with it.  The TSC page is
+ *  - KVM-U: from the guest TSC too, with the same formula, when the host
+ *    TSC is stable and KVM runs the guest's at the host's rate: then the
+ *    guest TSC is the host TSC plus an offset that the vCPU's thread reads
+ *    from KVM (hv_time_kvm_sync()), and any thread can compute it.  The
+ *    offset is read again after a stop, a reset and a migration, and
+ *    meanwhile reference time runs on QEMU_CLOCK_VIRTUAL from where it
+ *    was, so that it never counts the time the VM was stopped.  A host
+ *    whose TSC is not stable, or a guest TSC that KVM scales, falls back
+ *    to the case below, with a trace event saying why.
+ *  - qtest, and KVM-U in that fallback: from QEMU_CLOCK_VIRTUAL.  qtest
+ *    moves QEMU_CLOCK_VIRTUAL by hand, and reference time had better move
+ *    with it.  The TSC page is
  *    then written with sequence 0, which the TLFS defines as "not valid,
  *    read the MSR".
  *
  * Threads and locks:
  *  - hv_time: source, host_hz and scale are set at the first realize
- *    (BQL, before any vCPU runs) and never change.  offset changes only
- *    in post_load (BQL, VM stopped, so no vCPU reads it meanwhile): the
- *    TIME_REF_COUNT read takes no lock.  ref_tsc and sequence: BQL.
+ *    (BQL, before any vCPU runs), and on KVM once more at the first start
+ *    of the VM, and never change after.  offset and the KVM fields change
+ *    with the BQL held, inside hv_time.lock, a seqlock that the readers
+ *    of reference time (any thread, no BQL) go through.  ref_tsc and
+ *    sequence: BQL.
  *  - HvEmuTime, HvEmuStimer, and env->msr_hv_tsc / msr_hv_stimer_config /
  *    msr_hv_stimer_count of every vCPU: BQL.  The MSR handlers run on the
  *    vCPU thread without it and take it (BQL_LOCK_GUARD, a no-op for a
@@ -39,6 +50,7 @@
 #include "qemu/host-utils.h"
 #include "qemu/main-loop.h"
 #include "qemu/rcu.h"
+#include "qemu/seqlock.h"
 #include "qemu/timer.h"
 #include "exec/address-spaces.h"
 #include "exec/memory.h"
@@ -46,6 +58,8 @@
 #include "hw/hyperv/hv-log.h"
 #include "system/cpu-timers.h"
 #include "system/reset.h"
+#include "system/runstate.h"
+#include "hw/core/cpu.h"
 #include "system/tcg.h"
 #include "hyperv-emu-int.h"
 #include "trace.h"
@@ -70,6 +84,13 @@
 /* How soon to post again when the route could not take the message. */
 #define HV_STIMER_RETRY_NS      SCALE_MS
 
+/*
+ * KVM: how often, and how many times, to ask again whether KVM's clock
+ * is stable while the guest has the page on: 10 s of guest time.
+ */
+#define HV_TSC_KVM_RETRY_MS     100
+#define HV_TSC_KVM_TRIES        100
+
 /* Calibration of the host counter: rounds of HV_CAL_WINDOW_US each. */
 #define HV_CAL_ROUNDS           3
 #define HV_CAL_WINDOW_US        20000
@@ -87,12 +108,28 @@ typedef enum HvRefSource {
 static struct {
     bool ready;
     HvRefSource source;
-    uint64_t host_hz;       /* TCG: calibrated host counter rate, or 0 */
+    uint64_t host_hz;       /* TCG, KVM: calibrated host counter rate, or 0 */
     uint64_t scale;         /* HV_REF_SRC_TSC: 2^64 * 10^7 / TSC rate */
     int64_t offset;         /* reference time = f(source) + offset */
     uint64_t ref_tsc;       /* the REFERENCE_TSC MSR */
     uint32_t sequence;      /* of the last valid page written */
+    QemuSeqLock lock;       /* offset and the fields below; BQL to write */
+    bool kvm_decided;       /* KVM: the source was chosen (first start) */
+    bool kvm;               /* KVM: the guest TSC is host TSC + kvm_off */
+    bool kvm_synced;        /* kvm_off is KVM's offset now */
+    int64_t kvm_off;
+    uint64_t ref_mark;      /* !kvm_synced: reference time was this ... */
+    int64_t vclock_mark;    /* ... at this QEMU_CLOCK_VIRTUAL time */
+    QEMUTimer *kvm_retry;   /* !kvm_decided, page on: ask again (BQL) */
+    unsigned kvm_tries;
 } hv_time;
+
+static const HvEmuTscAccel *hv_tsc_accel;
+
+void x86_hyperv_emu_set_tsc_accel(const HvEmuTscAccel *accel)
+{
+    hv_tsc_accel = accel;
+}
 
 /*
  * What a synthetic timer is doing.  All transitions happen with the BQL:
@@ -143,21 +180,23 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
  * outside SVM guest mode returns cpu_get_tsc(), shared by all vCPUs and
  * safe to call from any thread.
  *
- * Under KVM the TSC is in the kernel: only the vCPU's own thread can read
- * it (KVM_GET_MSRS), and the main loop, where timers fire, cannot.  KVM
- * therefore answers false and reference time follows QEMU_CLOCK_VIRTUAL.
- * Reading it from the TSC instead takes: the host TSC and the kernel's
- * offset and multiplier for the vCPU (KVM_GET_CLOCK's host_tsc and the
- * vCPU's TSC offset) here, env->tsc_khz in hv_emu_tsc_hz(), and
- * hv_time_init() choosing HV_REF_SRC_TSC when this returns true.
+ * Under KVM the TSC is in the kernel, and only the vCPU's own thread can
+ * ask for it.  When KVM runs it at the host's rate, it is the host TSC
+ * plus an offset, which hv_time_kvm_sync() learns on a vCPU thread; from
+ * then on any thread computes it.  Until then (and in the fallback) the
+ * answer is false.  Inside hv_time.lock's read section.
  */
 static bool hv_emu_guest_tsc(X86CPU *cpu, uint64_t *tsc)
 {
-    if (!tcg_enabled()) {
-        return false;
+    if (tcg_enabled()) {
+        *tsc = cpu_get_tsc(&cpu->env);
+        return true;
     }
-    *tsc = cpu_get_tsc(&cpu->env);
-    return true;
+    if (hv_time.kvm && hv_time.kvm_synced) {
+        *tsc = cpu_get_host_ticks() + hv_time.kvm_off;
+        return true;
+    }
+    return false;
 }
 
 /*
@@ -284,15 +323,201 @@ static uint64_t hv_tsc_to_ref(uint64_t tsc, uint64_t scale, int64_t offset)
     return hi + offset;
 }
 
-/* Reference time now.  Any thread, no lock (see the top of the file). */
+/* Reference time from QEMU_CLOCK_VIRTUAL on from a mark (KVM). */
+static uint64_t hv_ref_from_mark(void)
+{
+    return hv_time.ref_mark +
+           (qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) - hv_time.vclock_mark) / 100;
+}
+
+/* Reference time now.  Any thread, no lock held (see the top). */
 static uint64_t hv_ref_now(X86CPU *cpu)
 {
-    uint64_t tsc;
+    uint64_t tsc, ref;
+    unsigned seq;
 
-    if (hv_time.source == HV_REF_SRC_TSC && hv_emu_guest_tsc(cpu, &tsc)) {
-        return hv_tsc_to_ref(tsc, hv_time.scale, hv_time.offset);
+    do {
+        seq = seqlock_read_begin(&hv_time.lock);
+        if (hv_time.source == HV_REF_SRC_TSC && hv_emu_guest_tsc(cpu, &tsc)) {
+            ref = hv_tsc_to_ref(tsc, hv_time.scale, hv_time.offset);
+        } else if (hv_time.kvm) {
+            ref = hv_ref_from_mark();
+        } else {
+            ref = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) / 100 + hv_time.offset;
+        }
+    } while (seqlock_read_retry(&hv_time.lock, seq));
+    return ref;
+}
+
+/* --- the guest TSC on KVM ------------------------------------------------ */
+
+static void hv_tsc_page_write(X86CPU *cpu, hwaddr gpa);
+static void hv_time_kvm_retry_arm(void);
+static X86CPU *hv_time_cpu(void);
+
+/*
+ * The VM stops, resets or has loaded a migrated state: KVM's TSC offset
+ * may change (reset and load write the TSC) and the guest TSC runs on
+ * while the VM is stopped, which reference time must not count.  From
+ * here reference time runs on QEMU_CLOCK_VIRTUAL from @ref, until the
+ * next hv_time_kvm_sync().  BQL.
+ */
+static void hv_time_kvm_unsync(uint64_t ref)
+{
+    if (!hv_time.kvm) {
+        return;
     }
-    return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) / 100 + hv_time.offset;
+    seqlock_write_begin(&hv_time.lock);
+    hv_time.ref_mark = ref;
+    hv_time.vclock_mark = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    hv_time.kvm_synced = false;
+    seqlock_write_end(&hv_time.lock);
+}
+
+/*
+ * On @cpu's thread, outside KVM_RUN, BQL held: learn KVM's TSC offset
+ * again and continue reference time from the mark with the TSC, the page
+ * (if enabled) written anew.  The callers do this before any vCPU runs,
+ * except after a reset, when the guest has not enabled the page again.
+ */
+static void hv_time_kvm_sync(X86CPU *cpu)
+{
+    uint64_t host, guest, ref;
+
+    if (!hv_time.kvm || hv_time.kvm_synced) {
+        return;
+    }
+    if (!hv_tsc_accel->sample(cpu, &host, &guest)) {
+        trace_hv_emu_tsc_kvm_sync_failed(hv_vp(cpu));
+        return;
+    }
+    seqlock_write_begin(&hv_time.lock);
+    ref = hv_ref_from_mark();
+    hv_time.kvm_off = guest - host;
+    hv_time.offset = ref - hv_tsc_to_ref(cpu_get_host_ticks() +
+                                         hv_time.kvm_off, hv_time.scale, 0);
+    hv_time.kvm_synced = true;
+    seqlock_write_end(&hv_time.lock);
+    trace_hv_emu_tsc_kvm_sync(hv_vp(cpu), hv_time.kvm_off, hv_time.offset);
+    if (hv_time.ref_tsc & HV_REFERENCE_TSC_ENABLE) {
+        hv_tsc_page_write(cpu, hv_time.ref_tsc & HV_REFERENCE_TSC_GPA_MASK);
+    }
+}
+
+static void hv_time_kvm_sync_work(CPUState *cs, run_on_cpu_data data)
+{
+    hv_time_kvm_sync(X86_CPU(cs));
+}
+
+/*
+ * Whether reference time can come from the guest TSC on KVM: it needs a
+ * host TSC that KVM calls stable (KVM says so only once it runs its
+ * clock from the TSC for every vCPU, which takes the vCPUs having run),
+ * and a guest TSC at the host's rate, which KVM keeps within its
+ * tolerance of 250 ppm without scaling.  Asked, like KVM asks for its own
+ * page, each time the guest enables the page until the answer is yes or
+ * cannot change.  On @cpu's thread, BQL held.
+ */
+static void hv_time_kvm_decide(X86CPU *cpu)
+{
+    uint64_t guest_hz = cpu->env.tsc_khz * 1000ull, host_hz = hv_time.host_hz;
+    uint64_t ref;
+    const char *why = NULL;
+
+    if (hv_time.kvm_decided || !x86_hyperv_emu_kvm()) {
+        return;
+    }
+    if (!hv_tsc_accel || !host_hz) {
+        why = "the host TSC rate is unknown";
+    } else if (!guest_hz ||
+               (guest_hz > host_hz ? guest_hz - host_hz : host_hz - guest_hz) >
+               host_hz / 4000) {
+        why = "KVM scales the guest TSC (tsc-frequency differs from the "
+              "host's)";
+    } else if (!hv_tsc_scale(host_hz)) {
+        why = "the TSC is too slow";
+    } else if (!hv_tsc_accel->stable()) {
+        /* Not yet, perhaps: asked again in a while, and at each enable. */
+        trace_hv_emu_tsc_kvm(guest_hz, host_hz, "KVM's clock is not stable");
+        hv_time_kvm_retry_arm();
+        return;
+    }
+    hv_time.kvm_decided = true;
+    trace_hv_emu_tsc_kvm(guest_hz, host_hz, why ? why : "TSC page valid");
+    if (why) {
+        return;
+    }
+    ref = hv_ref_now(cpu);
+    seqlock_write_begin(&hv_time.lock);
+    hv_time.ref_mark = ref;
+    hv_time.vclock_mark = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    hv_time.scale = hv_tsc_scale(host_hz);
+    hv_time.source = HV_REF_SRC_TSC;
+    hv_time.kvm = true;
+    hv_time.kvm_synced = false;
+    seqlock_write_end(&hv_time.lock);
+    hv_time_kvm_sync(cpu);
+}
+
+static void hv_time_kvm_decide_work(CPUState *cs, run_on_cpu_data data)
+{
+    hv_time_kvm_decide(X86_CPU(cs));
+}
+
+/*
+ * While the page is on and the question open (the guest enabled it
+ * before KVM's clock was stable, or enabled it on a migration source),
+ * ask again every HV_TSC_KVM_RETRY_MS of guest time, HV_TSC_KVM_TRIES
+ * times at most, on the vCPU's thread.  Main loop, BQL.
+ */
+static void hv_time_kvm_retry(void *opaque)
+{
+    X86CPU *cpu = hv_time_cpu();
+
+    if (cpu && !hv_time.kvm_decided &&
+        (hv_time.ref_tsc & HV_REFERENCE_TSC_ENABLE)) {
+        async_run_on_cpu(CPU(cpu), hv_time_kvm_decide_work, RUN_ON_CPU_NULL);
+    }
+}
+
+static void hv_time_kvm_retry_arm(void)
+{
+    if (hv_time.kvm_retry && hv_time.kvm_tries < HV_TSC_KVM_TRIES &&
+        !timer_pending(hv_time.kvm_retry)) {
+        hv_time.kvm_tries++;
+        timer_mod(hv_time.kvm_retry, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
+                                     HV_TSC_KVM_RETRY_MS);
+    }
+}
+
+/* The vCPU that stands for the partition's TSC: the first of ours. */
+static X86CPU *hv_time_cpu(void)
+{
+    CPUState *cs;
+
+    CPU_FOREACH(cs) {
+        if (X86_CPU(cs)->hv_emu) {
+            return X86_CPU(cs);
+        }
+    }
+    return NULL;
+}
+
+/* KVM: stop and start (BQL; the vCPUs are not running). */
+static void hv_time_vm_state(void *opaque, bool running, RunState state)
+{
+    X86CPU *cpu = hv_time_cpu();
+
+    if (!cpu) {
+        return;
+    }
+    if (!running) {
+        hv_time_kvm_unsync(hv_ref_now(cpu));
+        return;
+    }
+    if (hv_time.kvm && !hv_time.kvm_synced) {
+        run_on_cpu(CPU(cpu), hv_time_kvm_sync_work, RUN_ON_CPU_NULL);
+    }
 }
 
 /*
@@ -305,7 +530,12 @@ static uint64_t hv_ref_now(X86CPU *cpu)
 static void hv_time_system_reset(void *opaque)
 {
     CPUState *cs;
+    X86CPU *cpu = hv_time_cpu();
 
+    /* KVM: the reset writes the TSC; learn the new offset when next used. */
+    if (cpu) {
+        hv_time_kvm_unsync(hv_ref_now(cpu));
+    }
     hv_time.ref_tsc = 0;
     CPU_FOREACH(cs) {
         X86_CPU(cs)->env.msr_hv_tsc = 0;
@@ -326,6 +556,14 @@ static void hv_time_init(X86CPU *cpu)
         return;
     }
     hv_time.ready = true;
+    seqlock_init(&hv_time.lock);
+    if (x86_hyperv_emu_kvm()) {
+        /* hv_time_kvm_decide() may pick the TSC once the guest runs. */
+        hv_time.host_hz = hv_calibrate();
+        hv_time.kvm_retry = timer_new_ms(QEMU_CLOCK_VIRTUAL,
+                                         hv_time_kvm_retry, NULL);
+        qemu_add_vm_change_state_handler(hv_time_vm_state, NULL);
+    }
     if (tcg_enabled() && !icount_enabled()) {
         hv_time.host_hz = hv_calibrate();
         if (!hv_time.host_hz) {
@@ -376,7 +614,9 @@ static void hv_tsc_page_write(X86CPU *cpu, hwaddr gpa)
         trace_hv_emu_tsc_page_not_ram(gpa);
         return;
     }
-    if (hv_time.source == HV_REF_SRC_TSC) {
+    /* On KVM, not between a stop or load and the next sync. */
+    if (hv_time.source == HV_REF_SRC_TSC &&
+        (!hv_time.kvm || hv_time.kvm_synced)) {
         seq = hv_time.sequence + 1;
         if (seq == HV_REFERENCE_TSC_SEQ_INVALID ||
             seq == HV_REFERENCE_TSC_SEQ_OLD_INVALID) {
@@ -428,19 +668,31 @@ static void hv_ref_tsc_set(X86CPU *cpu, uint64_t val)
  * possible: reference time then jumps by the calibration difference
  * times the guest's uptime (a few ppm).  From QEMU_CLOCK_VIRTUAL, which
  * migrates, with offset 0 on both sides, it is continuous anyway.
- * Running it once per vCPU is harmless: after the first, the page holds
- * our own scale and the rebased offset.
+ * On KVM the mark of hv_time_kvm_unsync() takes the source's time, and
+ * the start continues it from KVM's TSC (or QEMU_CLOCK_VIRTUAL does, if
+ * the TSC is not chosen yet).  Running it once per vCPU is harmless:
+ * after the first, the page holds our own scale and the rebased offset,
+ * or (KVM) sequence 0 until the start.
  */
 static void hv_time_rebase(X86CPU *cpu, hwaddr gpa)
 {
     uint8_t hdr[offsetof(struct hyperv_reference_tsc_page, _reserved2)];
-    uint64_t tsc, scale, ref;
+    bool kvm = x86_hyperv_emu_kvm();
+    uint64_t tsc = 0, scale, ref;
     int64_t offset;
     uint32_t seq;
 
-    if (hv_time.source != HV_REF_SRC_TSC ||
-        !hyperv_is_guest_ram(gpa, HV_PAGE_SIZE, false) ||
-        !hv_emu_guest_tsc(cpu, &tsc) ||
+    /*
+     * On KVM the guest TSC stands still in env->tsc, loaded from the
+     * stream, until the VM starts.
+     */
+    if (kvm) {
+        tsc = cpu->env.tsc;
+    } else if (hv_time.source != HV_REF_SRC_TSC ||
+               !hv_emu_guest_tsc(cpu, &tsc)) {
+        return;
+    }
+    if (!hyperv_is_guest_ram(gpa, HV_PAGE_SIZE, false) ||
         address_space_read(&address_space_memory, gpa, MEMTXATTRS_UNSPECIFIED,
                            hdr, sizeof(hdr)) != MEMTX_OK) {
         return;
@@ -456,8 +708,25 @@ static void hv_time_rebase(X86CPU *cpu, hwaddr gpa)
     offset = ldq_le_p(hdr + offsetof(struct hyperv_reference_tsc_page,
                                      tsc_offset));
     ref = hv_tsc_to_ref(tsc, scale, offset);
-    hv_time.offset = ref - hv_tsc_to_ref(tsc, hv_time.scale, 0);
     hv_time.sequence = seq;
+    seqlock_write_begin(&hv_time.lock);
+    if (!kvm) {
+        hv_time.offset = ref - hv_tsc_to_ref(tsc, hv_time.scale, 0);
+    } else if (!hv_time.kvm) {
+        /*
+         * KVM, the TSC not chosen (yet: a VM that never ran cannot tell):
+         * QEMU_CLOCK_VIRTUAL continues the source's time, and the choice
+         * is asked again once the guest runs.
+         */
+        hv_time.offset = ref - qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) / 100;
+    }
+    seqlock_write_end(&hv_time.lock);
+    /* KVM with the TSC chosen: it continues from here at the start. */
+    hv_time_kvm_unsync(ref);
+    if (kvm && !hv_time.kvm_decided) {
+        hv_time.kvm_tries = 0;
+        hv_time_kvm_retry_arm();
+    }
     trace_hv_emu_time_rebase(seq, hv_time.offset);
 }
 
@@ -845,8 +1114,23 @@ static HvEmuTime *hv_time_of(X86CPU *cpu)
     return cpu->hv_emu ? cpu->hv_emu->time : NULL;
 }
 
+/*
+ * On KVM the MSR reads the guest TSC itself, not the host's plus an
+ * offset, so that it agrees exactly with the page the guest reads.
+ */
 static HvMsrResult rd_ref_count(X86CPU *cpu, uint32_t msr, uint64_t *val)
 {
+    uint64_t host, guest;
+    unsigned seq;
+
+    if (hv_time.kvm && hv_time.kvm_synced &&
+        hv_tsc_accel->sample(cpu, &host, &guest)) {
+        do {
+            seq = seqlock_read_begin(&hv_time.lock);
+            *val = hv_tsc_to_ref(guest, hv_time.scale, hv_time.offset);
+        } while (seqlock_read_retry(&hv_time.lock, seq));
+        return HV_MSR_OK;
+    }
     *val = hv_ref_now(cpu);
     return HV_MSR_OK;
 }
@@ -913,6 +1197,9 @@ static HvMsrResult wr_ref_tsc(X86CPU *cpu, uint32_t msr, uint64_t val,
         return HV_MSR_GP;
     }
     BQL_LOCK_GUARD();
+    if (!host && (val & HV_REFERENCE_TSC_ENABLE)) {
+        hv_time_kvm_decide(cpu);
+    }
     hv_ref_tsc_set(cpu, val);
     return HV_MSR_OK;
 }
@@ -972,6 +1259,18 @@ static const HvTimeMsr *hv_time_msr(uint32_t msr)
 }
 
 /* The user path always enforces CPUID: an MSR of a feature that is off #GPs. */
+/*
+ * KVM, after a reset: the first time MSR a vCPU touches learns KVM's new
+ * TSC offset (on the vCPU's thread, the only one that may ask).
+ */
+static void hv_time_kvm_sync_lazy(X86CPU *cpu)
+{
+    if (hv_time.kvm && !qatomic_read(&hv_time.kvm_synced)) {
+        BQL_LOCK_GUARD();
+        hv_time_kvm_sync(cpu);
+    }
+}
+
 HvMsrResult hv_emu_time_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
 {
     const HvTimeMsr *m = hv_time_msr(msr);
@@ -982,6 +1281,7 @@ HvMsrResult hv_emu_time_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val)
     if (!hyperv_feat_enabled(cpu, m->feature) || !hv_time.ready) {
         return HV_MSR_GP;
     }
+    hv_time_kvm_sync_lazy(cpu);
     return m->read(cpu, msr, val);
 }
 
@@ -995,6 +1295,9 @@ HvMsrResult hv_emu_time_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val,
     }
     if (!hyperv_feat_enabled(cpu, m->feature) || !hv_time.ready) {
         return HV_MSR_GP;
+    }
+    if (!host) {
+        hv_time_kvm_sync_lazy(cpu);
     }
     return m->write(cpu, msr, val, host);
 }

@@ -61,6 +61,19 @@ typedef struct HvEmuSintAccel {
 void x86_hyperv_emu_set_sint_accel(const HvEmuSintAccel *accel);
 
 /*
+ * How the user path reads the guest TSC where the accelerator keeps it
+ * (KVM), for a reference TSC page: @stable says whether the host's TSC is
+ * stable (any thread); @sample, on the vCPU's thread outside KVM_RUN,
+ * gives a host TSC reading and the guest TSC at that moment, exact or
+ * never later than it.  Both assume the guest TSC runs at the host's rate.
+ */
+typedef struct HvEmuTscAccel {
+    bool (*stable)(void);
+    bool (*sample)(X86CPU *cpu, uint64_t *host, uint64_t *guest);
+} HvEmuTscAccel;
+void x86_hyperv_emu_set_tsc_accel(const HvEmuTscAccel *accel);
+
+/*
  * A hypercall through the hypercall page: the registers it reads and
  * writes (TLFS 3.7, 3.8), and the mode that decides which of them count.
  * x86_hyperv_emu_hypercall() answers it, leaving the result in @rax (and,

@@ -35,6 +35,7 @@ hyperv_synic 2 host,hv_passthrough -device hyperv-testdev
 hyperv_connections 2 host,hv_passthrough -device hyperv-testdev
 hyperv_stimer 2 host,hv_passthrough
 hyperv_stimer_direct 2 host,hv_passthrough -append direct
+hyperv_clock 2 host,hv_passthrough
 '
 
 run_one() {

@@ -14,6 +14,7 @@
 
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
+#include "qemu/timer.h"
 #include "qapi/error.h"
 #include "hw/i386/apic-msidef.h"
 #include "hw/pci/msi.h"
@@ -343,6 +344,57 @@ static HvEmuAeoiResult kvm_hv_emu_aeoi_inject(X86CPU *cpu, uint8_t vector)
 }
 
 /*
+ * The guest TSC for the user path's TSC page.  KVM calls the host TSC
+ * stable when its clock runs from it, synchronized on every CPU.
+ */
+static bool kvm_hv_emu_tsc_stable(void)
+{
+    struct kvm_clock_data data = {};
+
+    return kvm_vm_ioctl(kvm_state, KVM_GET_CLOCK, &data) == 0 &&
+           (data.flags & KVM_CLOCK_TSC_STABLE);
+}
+
+/*
+ * KVM's TSC offset of the vCPU (since Linux 5.16) makes the guest TSC
+ * exact for any host reading.  Older kernels: the guest TSC read through
+ * KVM_GET_MSRS before a host reading, which it then trails by at most the
+ * ioctl's duration.
+ */
+static bool kvm_hv_emu_tsc_sample(X86CPU *cpu, uint64_t *host, uint64_t *guest)
+{
+    CPUState *cs = CPU(cpu);
+    uint64_t off;
+    struct kvm_device_attr attr = {
+        .group = KVM_VCPU_TSC_CTRL,
+        .attr = KVM_VCPU_TSC_OFFSET,
+        .addr = (uintptr_t)&off,
+    };
+    struct {
+        struct kvm_msrs info;
+        struct kvm_msr_entry entry;
+    } msr = { .info.nmsrs = 1, .entry.index = MSR_IA32_TSC };
+
+    if (!kvm_vcpu_ioctl(cs, KVM_HAS_DEVICE_ATTR, &attr) &&
+        !kvm_vcpu_ioctl(cs, KVM_GET_DEVICE_ATTR, &attr)) {
+        *host = cpu_get_host_ticks();
+        *guest = *host + off;
+        return true;
+    }
+    if (kvm_vcpu_ioctl(cs, KVM_GET_MSRS, &msr) != 1) {
+        return false;
+    }
+    *host = cpu_get_host_ticks();
+    *guest = msr.entry.data;
+    return true;
+}
+
+static const HvEmuTscAccel kvm_hv_emu_tsc_accel = {
+    .stable = kvm_hv_emu_tsc_stable,
+    .sample = kvm_hv_emu_tsc_sample,
+};
+
+/*
  * At VM creation: pick the path for the whole partition.  The user path
  * traps the Hyper-V MSRs through KVM's MSR filter, so it needs
  * KVM_CAP_X86_USER_SPACE_MSR and KVM_CAP_X86_MSR_FILTER; without them
@@ -374,6 +426,7 @@ int kvm_hv_choose_path(KVMState *s, bool *user)
     x86_hyperv_emu_set_sint_accel(*user ? &kvm_hv_emu_sint_accel : NULL);
     x86_hyperv_emu_set_hcall_accel(*user ? kvm_hv_emu_hcall : NULL);
     x86_hyperv_emu_set_aeoi_accel(*user ? kvm_hv_emu_aeoi_inject : NULL);
+    x86_hyperv_emu_set_tsc_accel(*user ? &kvm_hv_emu_tsc_accel : NULL);
     trace_kvm_hv_path(*user ? "user" : "kernel", kernel);
     return 0;
 }

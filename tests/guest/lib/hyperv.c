@@ -167,3 +167,29 @@ void hv_ref_and_tsc(uint64_t *ref, uint64_t *tsc)
         }
     }
 }
+
+bool hv_tsc_page_read(const volatile struct hv_tsc_page *p, uint64_t *ref)
+{
+    unsigned int i;
+
+    for (i = 0; i < 1000; i++) {
+        uint32_t seq = p->sequence;
+        uint64_t scale, tsc;
+        int64_t offset;
+
+        if (!seq) {
+            return false;
+        }
+        barrier();
+        scale = p->scale;
+        offset = p->offset;
+        tsc = rdtsc();
+        barrier();
+        if (p->sequence == seq) {
+            *ref = (uint64_t)(((unsigned __int128)tsc * scale) >> 64) +
+                   offset;
+            return true;
+        }
+    }
+    return false;
+}

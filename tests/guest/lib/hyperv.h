@@ -248,6 +248,14 @@ uint64_t hv_hypercall32(void *page, uint64_t control, uint64_t input,
 bool hv_hypercall_page_filled(const uint8_t *p, bool strict);
 
 /*
+ * One consistent read of a reference TSC page (TLFS: sequence, scale,
+ * offset and the TSC, then the sequence again): the reference time, or
+ * false when the sequence is 0 (the guest must read TIME_REF_COUNT) or
+ * keeps changing.
+ */
+bool hv_tsc_page_read(const volatile struct hv_tsc_page *p, uint64_t *ref);
+
+/*
  * TIME_REF_COUNT (which must exist) and the TSC at one moment: the MSR
  * read is bracketed by two TSC reads and the tightest of several tries
  * wins, so that a vCPU stalled during one read (the nested lab stalls

@@ -15,7 +15,7 @@
 #define TSS_SEL         0x30    /* 16 bytes; filled in by lib/user.c */
 #define GDT_BYTES       64      /* null, the five above, the TSS's two */
 
-#define MAX_CPUS        64
+#define MAX_CPUS        128
 #define CPU_STACK_SIZE  16384
 
 /*

@@ -22,7 +22,8 @@
  *
  * The VP assist page MSR is accepted whatever is offered, as on KVM
  * without hv-enforce-cpuid: Linux writes it in any case.  Needs
- * hv-vpindex and -smp 2 or more.
+ * hv-vpindex and -smp 2 or more; with more than 64 vCPUs the IPI part
+ * sends to a sparse set over two banks instead.
  */
 #include <stdint.h>
 
@@ -84,9 +85,10 @@ static bool is_offered(const char *f)
     return list_contains(offered, f);
 }
 
+/* The bit of vCPU @cpu's VP in a 64-VP mask (VPs 0-63 only). */
 static uint64_t vp_bit(unsigned int cpu)
 {
-    return UINT64_C(1) << vp[cpu];
+    return vp[cpu] < 64 ? UINT64_C(1) << vp[cpu] : 0;
 }
 
 static uint16_t status(uint64_t r)
@@ -271,13 +273,13 @@ static uint64_t send_ipi_ex(uint32_t vector, uint64_t format,
  * A fence with a lower vector, sent to all through the hypercall, comes
  * after any IPI the call before it made, so a stray one is counted.
  */
-static bool ipis_arrived(const unsigned int *before, uint64_t want_cpus)
+static bool ipis_arrived_on(const unsigned int *before, const bool *want)
 {
     unsigned int c, fences[MAX_CPUS];
     bool ok = true;
 
     for (c = 0; c < ncpus; c++) {
-        if (want_cpus & (UINT64_C(1) << c)) {
+        if (want[c]) {
             ok &= wait_for(ipi_count[c] == before[c] + 1, WAIT_US);
         }
         fences[c] = fence_count[c];
@@ -287,9 +289,20 @@ static bool ipis_arrived(const unsigned int *before, uint64_t want_cpus)
     }
     for (c = 0; c < ncpus; c++) {
         ok &= wait_for(fence_count[c] == fences[c] + 1, WAIT_US);
-        ok &= ipi_count[c] == before[c] + !!(want_cpus & (UINT64_C(1) << c));
+        ok &= ipi_count[c] == before[c] + want[c];
     }
     return ok;
+}
+
+/* The same for vCPUs 0-63 given as a mask. */
+static bool ipis_arrived(const unsigned int *before, uint64_t want_cpus)
+{
+    bool want[MAX_CPUS] = { false };
+
+    for (unsigned int c = 0; c < ncpus && c < 64; c++) {
+        want[c] = want_cpus & (UINT64_C(1) << c);
+    }
+    return ipis_arrived_on(before, want);
 }
 
 static void snapshot(unsigned int *before)
@@ -368,6 +381,44 @@ static void check_ipi(void)
                "ipi: an unknown VP set format is refused");
     }
     report(ipis_arrived(before, 0), "ipi: the refused calls sent nothing");
+}
+
+/*
+ * More than 64 VPs (TCG): an Ex call whose sparse set spans two banks,
+ * {1, 63, 64, last}, reaches those and no other; the plain call, whose
+ * mask stops at VP 63, cannot name VP 64.
+ */
+static void check_ipi_many(void)
+{
+    unsigned int before[MAX_CPUS], c, last = ncpus - 1;
+    bool want[MAX_CPUS] = { false };
+    uint64_t banks[2] = { 0, 0 }, r;
+
+    for (c = 0; c < ncpus; c++) {
+        if (c == 1 || c == 63 || c == 64 || c == last) {
+            want[c] = true;
+            banks[vp[c] / 64] |= UINT64_C(1) << (vp[c] % 64);
+        }
+        if (vp[c] >= 128) {
+            report(false, "ipi: VP index %u of vCPU %u fits two banks",
+                   vp[c], c);
+            return;
+        }
+    }
+    snapshot(before);
+    in[3] = banks[0];
+    in[4] = banks[1];
+    r = send_ipi_ex(IPI_VECTOR, HV_SET_SPARSE, 3, 2);
+    report(status(r) == HV_STATUS_SUCCESS && ipis_arrived_on(before, want),
+           "ipi: %u VPs, Ex sparse set over two banks {1, 63, 64, %u}: "
+           "those and no other (status %u)", ncpus, vp[last], status(r));
+    snapshot(before);
+    r = send_ipi_ex(IPI_VECTOR, HV_SET_ALL, 0, 0);
+    for (c = 0; c < ncpus; c++) {
+        want[c] = true;
+    }
+    report(status(r) == HV_STATUS_SUCCESS && ipis_arrived_on(before, want),
+           "ipi: %u VPs, Ex set of all VPs (status %u)", ncpus, status(r));
 }
 
 /* --- hv-tlbflush ------------------------------------------------------- */
@@ -584,7 +635,9 @@ static void run(void)
     } else {
         check_apic_msrs_absent();
     }
-    if (is_offered("ipi")) {
+    if (is_offered("ipi") && ncpus > 64) {
+        check_ipi_many();
+    } else if (is_offered("ipi")) {
         check_ipi();
     }
     if (is_offered("tlbflush")) {

@@ -12,13 +12,17 @@
  *    read, and the two stay within MAX_SKEW of each other;
  *  - the host writes only the fields the TLFS defines (24 bytes, as KVM
  *    does): the rest of the page keeps what the guest put there.
+ *  - page time read on one vCPU and handed to another is never ahead of
+ *    what the other reads from the page after it (CROSS_ROUNDS each way).
  * A sequence of 0 tells the guest to use the MSR instead (KVM does so
  * when the host clock is not stable); that is reported as INFO and the
- * page checks are then not counted as passed.
+ * page checks are then not counted as passed, unless the option
+ * page=valid says this host must give a valid page: then it fails.
  */
 #include <stdint.h>
 
 #include "lib/alloc.h"
+#include "lib/boot.h"
 #include "lib/fault.h"
 #include "lib/hyperv.h"
 #include "lib/report.h"
@@ -36,6 +40,7 @@
 #define SEQ_RETRIES     1000000
 #define PAGE_FILL_US    1000000
 #define TAIL_FILL       0xa5        /* what the guest leaves past offset 24 */
+#define CROSS_ROUNDS    2000
 
 static struct hv_tsc_page *tsc_page;
 
@@ -55,29 +60,13 @@ static uint64_t ref_msr(void)
  */
 static bool ref_page(uint64_t *ref)
 {
-    /* volatile: the host rewrites the page behind the compiler's back */
-    volatile struct hv_tsc_page *p = tsc_page;
     unsigned int i;
 
     for (i = 0; i < SEQ_RETRIES; i++) {
-        uint32_t seq = p->sequence;
-        uint64_t scale, tsc;
-        int64_t offset;
-
-        if (seq == 0) {
-            cpu_relax();
-            continue;
-        }
-        barrier();
-        scale = p->scale;
-        offset = p->offset;
-        tsc = rdtsc();
-        barrier();
-        if (p->sequence == seq) {
-            *ref = (uint64_t)(((unsigned __int128)tsc * scale) >> 64) +
-                   offset;
+        if (hv_tsc_page_read(tsc_page, ref)) {
             return true;
         }
+        cpu_relax();
     }
     return false;
 }
@@ -124,6 +113,60 @@ static void check_rate(void)
            "at 10 MHz: %lu us of reference time in %lu us of TSC time "
            "(TSC rate from %s, within %u%%)", ref_us, tsc_us, src,
            RATE_SLACK);
+}
+
+static bool page_must_be_valid(void)
+{
+    const char *v = opt_get("page");
+
+    return v && !strcmp(v, "valid");
+}
+
+/*
+ * Page time across vCPUs: vCPU 0 reads the page and hands the value to
+ * vCPU 1, which reads the page after it has the value, and back.  A
+ * value handed over is never ahead of the reader's own later read.
+ */
+static volatile uint64_t cross_val;
+static volatile unsigned int cross_turn;    /* odd: vCPU 1 reads */
+static volatile unsigned int cross_bad[2];
+
+static void cross_step(unsigned int me, unsigned int turn)
+{
+    uint64_t now = 0;
+
+    while (__atomic_load_n(&cross_turn, __ATOMIC_ACQUIRE) != turn) {
+        cpu_relax();
+    }
+    if (!ref_page(&now) || (turn > 0 && now < cross_val)) {
+        cross_bad[me]++;
+    }
+    cross_val = now;
+    __atomic_store_n(&cross_turn, turn + 1, __ATOMIC_RELEASE);
+}
+
+static void cross_ap(void *arg)
+{
+    for (unsigned int t = 1; t < 2 * CROSS_ROUNDS; t += 2) {
+        cross_step(1, t);
+    }
+}
+
+static void check_cross(void)
+{
+    cross_turn = 0;
+    cross_bad[0] = cross_bad[1] = 0;
+    if (!report(cpu_count() >= 2 && on_cpu_async(1, cross_ap, NULL),
+                "tsc page: cross-vCPU check started")) {
+        return;
+    }
+    for (unsigned int t = 0; t < 2 * CROSS_ROUNDS; t += 2) {
+        cross_step(0, t);
+    }
+    report(on_cpu_wait(1, 60000000) && !cross_bad[0] && !cross_bad[1],
+           "tsc page: time handed between vCPU 0 and 1 %u times is never "
+           "ahead of the receiver's next page read (behind: %u on vCPU 0, "
+           "%u on vCPU 1)", 2 * CROSS_ROUNDS, cross_bad[0], cross_bad[1]);
 }
 
 struct page_result {
@@ -205,6 +248,9 @@ static void check_page(void)
            "sequence, scale and offset; bytes %u-4095 are as the guest "
            "left them", (unsigned int)sizeof(*tsc_page));
     if (tsc_page->sequence == 0) {
+        if (page_must_be_valid()) {
+            report(false, "tsc page: valid on this host (page=valid)");
+        }
         report_info("tsc page: sequence 0, the guest must use "
                     "TIME_REF_COUNT; the page checks do not apply");
         return;
@@ -233,6 +279,7 @@ static void check_page(void)
                "MSR read at most %lu apart (max %lu)", cpu, MAX_SKEW,
                r->max_skew);
     }
+    check_cross();
     wrmsr_safe(HV_X64_MSR_REFERENCE_TSC, 0);
 }
 

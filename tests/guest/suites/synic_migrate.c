@@ -20,6 +20,12 @@
  *   3. On the destination the guest checks what it left: slot contents
  *      and msg_pending, the flags, no interrupt in between, the counters;
  *      then consumes message 1 with EOM and checks what comes next.
+ * Reference time goes along: the guest enables the reference TSC page
+ * before it is ready and reads reference time with each stamp (through
+ * the page while it is valid, else TIME_REF_COUNT).  On the destination
+ * it must continue from the last value, not go back, not jump by more
+ * than CLOCK_JUMP_MAX, and (lab=1: every KVM there calls its TSC stable)
+ * the page must be valid again within PAGE_VALID_US.
  *
  * Message 2 does not survive the migration, by design.  The SynIC moves
  * a message into a slot only when the slot is empty; until then the
@@ -40,9 +46,12 @@
  */
 #include <stdint.h>
 
+#include "lib/alloc.h"
 #include "lib/apic.h"
 #include "lib/boot.h"
+#include "lib/fault.h"
 #include "lib/hv_testdev.h"
+#include "lib/hyperv.h"
 #include "lib/report.h"
 #include "lib/serial.h"
 #include "lib/smp.h"
@@ -77,6 +86,8 @@
 /* The host's go: a byte on COM1 */
 #define GO_BYTE         'G'
 #define GO_TIMEOUT_US   600000000ull    /* the lab bounds it sooner */
+#define CLOCK_JUMP_MAX  (30 * UINT64_C(10000000))   /* 30 s: a slow lab */
+#define PAGE_VALID_US   5000000
 #define GO_POLL_US      2000
 
 struct mig_payload {
@@ -259,10 +270,25 @@ static void raise_routes(const char *what)
     }
 }
 
+static volatile struct hv_tsc_page *tsc_page;
+static uint64_t ref_last;       /* reference time at the last stamp */
+static bool ref_last_page;
+
+/* Reference time through the page if it is valid, else the MSR. */
+static uint64_t ref_read(bool *from_page)
+{
+    uint64_t ref;
+
+    *from_page = tsc_page && hv_tsc_page_read(tsc_page, &ref);
+    return *from_page ? ref : rdmsr(HV_X64_MSR_TIME_REF_COUNT);
+}
+
 /* The stamp goes to RAM first, then to every overlay page. */
 static void stamp(uint64_t n)
 {
     unsigned int cpu;
+
+    ref_last = ref_read(&ref_last_page);
 
     __atomic_store_n(&ram_stamp, n, __ATOMIC_RELEASE);
     for (cpu = 0; cpu < ncpus(); cpu++) {
@@ -382,6 +408,46 @@ static void check_quiet_migration(void)
  * the overlay pages are RAM of QEMU's that the guest dirties through KVM.
  * The vCPU may have stopped between the RAM stamp and the overlay ones.
  */
+static void clock_setup(void)
+{
+    void *p = alloc_page();
+
+    if (!report(p != NULL, "clock: a page for the reference TSC page")) {
+        return;
+    }
+    memset(p, 0, PAGE_SIZE);
+    wrmsr(HV_X64_MSR_REFERENCE_TSC, virt_to_phys(p) | HV_REFERENCE_TSC_ENABLE);
+    tsc_page = p;
+}
+
+static void check_clock(void)
+{
+    const char *lab = opt_get("lab");
+    uint64_t before = ref_last, after;
+    bool page_before = ref_last_page, page_after;
+
+    after = ref_read(&page_after);
+    report(after >= before && after - before < CLOCK_JUMP_MAX,
+           "clock: reference time continues on the destination (+%lu us, "
+           "%s before, %s after)", (after - before) / 10,
+           page_before ? "page" : "MSR", page_after ? "page" : "MSR");
+    if (!tsc_page) {
+        return;
+    }
+    if (lab && !strcmp(lab, "1")) {
+        report(wait_for(tsc_page->sequence != 0, PAGE_VALID_US),
+               "clock: the reference TSC page is valid on the destination "
+               "(sequence %u)", tsc_page->sequence);
+    } else {
+        report_info("clock: reference TSC page sequence %u on the "
+                    "destination", tsc_page->sequence);
+    }
+    before = ref_read(&page_before);
+    udelay(1000);
+    after = ref_read(&page_after);
+    report(after > before, "clock: and goes on (%lu -> %lu)", before, after);
+}
+
 static void check_stamps(void)
 {
     uint64_t ram = __atomic_load_n(&ram_stamp, __ATOMIC_ACQUIRE);
@@ -504,12 +570,14 @@ static void synic_migrate(void)
     }
 
     aeoi_raise_held();
+    clock_setup();
 
     printf("MIGRATE: READY\n");
     if (!report(wait_for_go(), "go: the host's go came on COM1")) {
         irq_enable();
         return;
     }
+    check_clock();
     aeoi_check_held();
     check_slots();
     check_flags();
