@@ -179,7 +179,7 @@ run() {
     : >"$work/$tag.out"
     # The guest's part of the command line: its devices, then -append and
     # the guest's options in one word.
-    g=$(guest_of "$mode")
+    g=" $(guest_of "$mode")"
     gdevs=${g%% -append *}
     gopts=${g#* -append }
     # shellcheck disable=SC2086 # gdevs: one option per word
@@ -229,6 +229,11 @@ run() {
         status=1
     fi
     sed "s/^/BENCH| $tag: stderr: /" "$work/$tag.err"
+    # 1 is the guest's exit through isa-debug-exit, and QEMU's own exit
+    # status when it does not start: the guest's summary tells them apart.
+    if [ "$rc" = 1 ] && ! grep -q '^SUMMARY: ' "$work/$tag.out"; then
+        rc="1 before the guest ran"
+    fi
     case $rc in
     1) result "PASS: bench/$which/$rep/$mode/completed" ;;
     124|143) result "FAIL: bench/$which/$rep/$mode/completed (timed out after ${BENCH_TIMEOUT}s)" ;;
