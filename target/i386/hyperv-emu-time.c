@@ -91,6 +91,15 @@
 #define HV_TSC_KVM_RETRY_MS     100
 #define HV_TSC_KVM_TRIES        100
 
+/*
+ * KVM, with the TSC chosen: how often to check that KVM still calls its
+ * clock stable and that vCPU 0's offset has not moved (a guest write of
+ * IA32_TSC), and how far QEMU's idea of the offset may be off (the
+ * KVM_GET_MSRS way of reading it trails by an ioctl).
+ */
+#define HV_TSC_KVM_CHECK_MS     1000
+#define HV_TSC_KVM_SLACK_DIV    10000   /* 100 us of the TSC's rate */
+
 /* Calibration of the host counter: rounds of HV_CAL_WINDOW_US each. */
 #define HV_CAL_ROUNDS           3
 #define HV_CAL_WINDOW_US        20000
@@ -122,6 +131,7 @@ static struct {
     int64_t vclock_mark;    /* ... at this QEMU_CLOCK_VIRTUAL time */
     QEMUTimer *kvm_retry;   /* !kvm_decided, page on: ask again (BQL) */
     unsigned kvm_tries;
+    QEMUTimer *kvm_check;   /* kvm: is KVM's clock still what we took? */
 } hv_time;
 
 static const HvEmuTscAccel *hv_tsc_accel;
@@ -354,6 +364,7 @@ static uint64_t hv_ref_now(X86CPU *cpu)
 static void hv_tsc_page_write(X86CPU *cpu, hwaddr gpa);
 static void hv_time_kvm_retry_arm(void);
 static X86CPU *hv_time_cpu(void);
+static void hv_time_kvm_fallback(X86CPU *cpu, const char *why);
 
 /*
  * The VM stops, resets or has loaded a migrated state: KVM's TSC offset
@@ -387,8 +398,12 @@ static void hv_time_kvm_sync(X86CPU *cpu)
     if (!hv_time.kvm || hv_time.kvm_synced) {
         return;
     }
+    if (!hv_tsc_accel->stable()) {
+        hv_time_kvm_fallback(cpu, "KVM's clock is no longer stable");
+        return;
+    }
     if (!hv_tsc_accel->sample(cpu, &host, &guest)) {
-        trace_hv_emu_tsc_kvm_sync_failed(hv_vp(cpu));
+        hv_time_kvm_fallback(cpu, "KVM gave no guest TSC at the host's rate");
         return;
     }
     seqlock_write_begin(&hv_time.lock);
@@ -401,6 +416,70 @@ static void hv_time_kvm_sync(X86CPU *cpu)
     trace_hv_emu_tsc_kvm_sync(hv_vp(cpu), hv_time.kvm_off, hv_time.offset);
     if (hv_time.ref_tsc & HV_REFERENCE_TSC_ENABLE) {
         hv_tsc_page_write(cpu, hv_time.ref_tsc & HV_REFERENCE_TSC_GPA_MASK);
+    }
+    timer_mod(hv_time.kvm_check, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
+                                 HV_TSC_KVM_CHECK_MS);
+}
+
+/*
+ * Give the TSC up (BQL): reference time continues on QEMU_CLOCK_VIRTUAL
+ * from where it is, the page (if on) goes to sequence 0, and the choice
+ * is open again (hv_time_kvm_decide()).
+ */
+static void hv_time_kvm_fallback(X86CPU *cpu, const char *why)
+{
+    uint64_t ref = hv_ref_now(cpu);
+
+    seqlock_write_begin(&hv_time.lock);
+    hv_time.offset = ref - qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) / 100;
+    hv_time.source = HV_REF_SRC_VCLOCK;
+    hv_time.kvm = false;
+    hv_time.kvm_synced = false;
+    hv_time.kvm_decided = false;
+    seqlock_write_end(&hv_time.lock);
+    trace_hv_emu_tsc_kvm(cpu->env.tsc_khz * 1000ull, hv_time.host_hz, why);
+    timer_del(hv_time.kvm_check);
+    if (hv_time.ref_tsc & HV_REFERENCE_TSC_ENABLE) {
+        hv_tsc_page_write(cpu, hv_time.ref_tsc & HV_REFERENCE_TSC_GPA_MASK);
+        hv_time_kvm_retry_arm();
+    }
+}
+
+/*
+ * Every HV_TSC_KVM_CHECK_MS of guest time, on vCPU 0's thread: still
+ * stable, and the offset where it was?  A moved offset (the guest wrote
+ * IA32_TSC) is learnt again, reference time continuing; a clock that is
+ * no longer stable (as when KVM drops its own page) gives the TSC up.
+ */
+static void hv_time_kvm_check_work(CPUState *cs, run_on_cpu_data data)
+{
+    X86CPU *cpu = X86_CPU(cs);
+    uint64_t host, guest, slack = hv_time.host_hz / HV_TSC_KVM_SLACK_DIV;
+    int64_t moved;
+
+    if (!hv_time.kvm || !hv_time.kvm_synced) {
+        return;
+    }
+    if (!hv_tsc_accel->stable() || !hv_tsc_accel->sample(cpu, &host, &guest)) {
+        hv_time_kvm_fallback(cpu, "KVM's clock is no longer stable");
+        return;
+    }
+    moved = guest - host - hv_time.kvm_off;
+    if (moved > (int64_t)slack || moved < -(int64_t)slack) {
+        hv_time_kvm_unsync(hv_ref_now(cpu));
+        hv_time_kvm_sync(cpu);
+        return;
+    }
+    timer_mod(hv_time.kvm_check, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
+                                 HV_TSC_KVM_CHECK_MS);
+}
+
+static void hv_time_kvm_check(void *opaque)
+{
+    X86CPU *cpu = hv_time_cpu();
+
+    if (cpu && hv_time.kvm && hv_time.kvm_synced) {
+        async_run_on_cpu(CPU(cpu), hv_time_kvm_check_work, RUN_ON_CPU_NULL);
     }
 }
 
@@ -424,7 +503,11 @@ static void hv_time_kvm_decide(X86CPU *cpu)
     uint64_t ref;
     const char *why = NULL;
 
-    if (hv_time.kvm_decided || !x86_hyperv_emu_kvm()) {
+    if (hv_time.kvm_decided) {
+        hv_time_kvm_sync(cpu);
+        return;
+    }
+    if (!x86_hyperv_emu_kvm()) {
         return;
     }
     if (!hv_tsc_accel || !host_hz) {
@@ -562,6 +645,8 @@ static void hv_time_init(X86CPU *cpu)
         hv_time.host_hz = hv_calibrate();
         hv_time.kvm_retry = timer_new_ms(QEMU_CLOCK_VIRTUAL,
                                          hv_time_kvm_retry, NULL);
+        hv_time.kvm_check = timer_new_ms(QEMU_CLOCK_VIRTUAL,
+                                         hv_time_kvm_check, NULL);
         qemu_add_vm_change_state_handler(hv_time_vm_state, NULL);
     }
     if (tcg_enabled() && !icount_enabled()) {
@@ -1125,11 +1210,18 @@ static HvMsrResult rd_ref_count(X86CPU *cpu, uint32_t msr, uint64_t *val)
 
     if (hv_time.kvm && hv_time.kvm_synced &&
         hv_tsc_accel->sample(cpu, &host, &guest)) {
+        int64_t moved;
+
         do {
             seq = seqlock_read_begin(&hv_time.lock);
+            moved = guest - host - hv_time.kvm_off;
             *val = hv_tsc_to_ref(guest, hv_time.scale, hv_time.offset);
         } while (seqlock_read_retry(&hv_time.lock, seq));
-        return HV_MSR_OK;
+        /* A vCPU whose offset moved away: the partition's time instead. */
+        if (moved <= (int64_t)(hv_time.host_hz / HV_TSC_KVM_SLACK_DIV) &&
+            moved >= -(int64_t)(hv_time.host_hz / HV_TSC_KVM_SLACK_DIV)) {
+            return HV_MSR_OK;
+        }
     }
     *val = hv_ref_now(cpu);
     return HV_MSR_OK;
@@ -1197,10 +1289,11 @@ static HvMsrResult wr_ref_tsc(X86CPU *cpu, uint32_t msr, uint64_t val,
         return HV_MSR_GP;
     }
     BQL_LOCK_GUARD();
+    hv_ref_tsc_set(cpu, val);
+    /* KVM: the TSC, if it can be, for the page now at its new place. */
     if (!host && (val & HV_REFERENCE_TSC_ENABLE)) {
         hv_time_kvm_decide(cpu);
     }
-    hv_ref_tsc_set(cpu, val);
     return HV_MSR_OK;
 }
 
@@ -1296,7 +1389,8 @@ HvMsrResult hv_emu_time_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val,
     if (!hyperv_feat_enabled(cpu, m->feature) || !hv_time.ready) {
         return HV_MSR_GP;
     }
-    if (!host) {
+    /* A REFERENCE_TSC write syncs once the page has its new place. */
+    if (!host && msr != HV_X64_MSR_REFERENCE_TSC) {
         hv_time_kvm_sync_lazy(cpu);
     }
     return m->write(cpu, msr, val, host);

@@ -357,14 +357,17 @@ static bool kvm_hv_emu_tsc_stable(void)
 
 /*
  * KVM's TSC offset of the vCPU (since Linux 5.16) makes the guest TSC
- * exact for any host reading.  Older kernels: the guest TSC read through
- * KVM_GET_MSRS before a host reading, which it then trails by at most the
- * ioctl's duration.
+ * exact for any host reading, if KVM does not scale it: the guest TSC
+ * read through KVM_GET_MSRS between two host readings must lie between
+ * them plus the offset, or the answer is false.  Older kernels: that
+ * guest TSC and the host reading after it, which it then trails by at
+ * most the ioctl's duration.
  */
 static bool kvm_hv_emu_tsc_sample(X86CPU *cpu, uint64_t *host, uint64_t *guest)
 {
+    static int has_offset = -1;
     CPUState *cs = CPU(cpu);
-    uint64_t off;
+    uint64_t off = 0, h0, h1;
     struct kvm_device_attr attr = {
         .group = KVM_VCPU_TSC_CTRL,
         .attr = KVM_VCPU_TSC_OFFSET,
@@ -375,17 +378,29 @@ static bool kvm_hv_emu_tsc_sample(X86CPU *cpu, uint64_t *host, uint64_t *guest)
         struct kvm_msr_entry entry;
     } msr = { .info.nmsrs = 1, .entry.index = MSR_IA32_TSC };
 
-    if (!kvm_vcpu_ioctl(cs, KVM_HAS_DEVICE_ATTR, &attr) &&
-        !kvm_vcpu_ioctl(cs, KVM_GET_DEVICE_ATTR, &attr)) {
-        *host = cpu_get_host_ticks();
-        *guest = *host + off;
-        return true;
+    if (has_offset < 0) {
+        has_offset = !kvm_vcpu_ioctl(cs, KVM_HAS_DEVICE_ATTR, &attr);
     }
+    if (has_offset && kvm_vcpu_ioctl(cs, KVM_GET_DEVICE_ATTR, &attr)) {
+        return false;
+    }
+    h0 = cpu_get_host_ticks();
     if (kvm_vcpu_ioctl(cs, KVM_GET_MSRS, &msr) != 1) {
         return false;
     }
-    *host = cpu_get_host_ticks();
-    *guest = msr.entry.data;
+    h1 = cpu_get_host_ticks();
+    if (!has_offset) {
+        *host = h1;
+        *guest = msr.entry.data;
+        return true;
+    }
+    if ((int64_t)(msr.entry.data - off - h0) < 0 ||
+        (int64_t)(h1 - (msr.entry.data - off)) < 0) {
+        trace_kvm_hv_emu_tsc_scaled(msr.entry.data, h0, h1, off);
+        return false;
+    }
+    *host = h1;
+    *guest = h1 + off;
     return true;
 }
 
