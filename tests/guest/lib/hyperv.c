@@ -168,6 +168,7 @@ void hv_ref_and_tsc(uint64_t *ref, uint64_t *tsc)
     }
 }
 
+/* volatile: the host rewrites the page behind the compiler's back */
 bool hv_tsc_page_read(const volatile struct hv_tsc_page *p, uint64_t *ref)
 {
     unsigned int i;

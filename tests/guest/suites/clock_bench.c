@@ -39,6 +39,7 @@ struct clock_mode {
     bool (*read)(uint64_t *ref);
 };
 
+/* volatile: the host writes the page behind the compiler's back */
 static volatile struct hv_tsc_page *page;
 
 static bool read_page(uint64_t *ref)

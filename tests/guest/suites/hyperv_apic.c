@@ -73,11 +73,12 @@ static const char *offered;
 static bool user_path;
 static unsigned int ncpus;
 static uint32_t vp[MAX_CPUS];
+/* volatile: the interrupt handlers write them behind the waiting loops */
 static volatile unsigned int ipi_count[MAX_CPUS];
-static volatile unsigned int fence_count[MAX_CPUS];
-static volatile unsigned int icr_count[MAX_CPUS];
-static volatile unsigned int eoi_entries;
-static volatile bool eoi_in_service;
+static volatile unsigned int fence_count[MAX_CPUS];   /* volatile: handler */
+static volatile unsigned int icr_count[MAX_CPUS];     /* volatile: handler */
+static volatile unsigned int eoi_entries;             /* volatile: handler */
+static volatile bool eoi_in_service;                  /* volatile: handler */
 static uint64_t *in;            /* the hypercall input page of vCPU 0 */
 
 static bool is_offered(const char *f)
@@ -133,6 +134,7 @@ static void check_assist_page(void)
 {
     uint8_t *page = alloc_page();
     uint64_t pa = virt_to_phys(page), v = 0;
+    uint32_t word;
     bool rest = true;
     unsigned int i;
 
@@ -146,9 +148,10 @@ static void check_assist_page(void)
     for (i = 4; i < 4096; i++) {
         rest &= page[i] == 0xa5;
     }
-    report(*(volatile uint32_t *)page == 0 && rest,
+    word = *(volatile uint32_t *)page;  /* volatile: the host wrote it */
+    report(word == 0 && rest,
            "assist page: the APIC assist word is cleared, the rest of the "
-           "page kept (word 0x%x)", *(volatile uint32_t *)page);
+           "page kept (word 0x%x)", word);
     report(wrmsr_safe(HV_X64_MSR_VP_ASSIST_PAGE, pa) == NO_FAULT &&
            rdmsr_safe(HV_X64_MSR_VP_ASSIST_PAGE, &v) == NO_FAULT && v == pa,
            "assist page: disabled, the MSR reads back 0x%lx",
@@ -425,11 +428,11 @@ static void check_ipi_many(void)
 
 static uint64_t *test_pte;
 static uint64_t *page_a, *page_b;
-static volatile uint64_t seen;
+static volatile uint64_t seen;      /* volatile: written on vCPU 1 */
 
 static void read_test_va(void *arg)
 {
-    seen = *(volatile uint64_t *)TEST_VA;
+    seen = *(volatile uint64_t *)TEST_VA;  /* volatile: a real load */
 }
 
 static void invlpg_test_va(void *arg)

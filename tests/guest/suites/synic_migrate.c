@@ -270,6 +270,7 @@ static void raise_routes(const char *what)
     }
 }
 
+/* volatile: the host writes the page behind the compiler's back */
 static volatile struct hv_tsc_page *tsc_page;
 static uint64_t ref_last;       /* reference time at the last stamp */
 static bool ref_last_page;
