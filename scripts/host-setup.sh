@@ -18,6 +18,7 @@ PKGS=(
     libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev libslirp-dev
     flex bison dpkg-dev rsync cpio kmod
     seabios ipxe-qemu busybox-static kexec-tools
+    libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 )
 BACKPORT_PKGS=(meson python3-pycotap)
 LIST=/etc/apt/sources.list.d/qemu-hyperv-overlay.sources

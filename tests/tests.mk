@@ -8,6 +8,9 @@
 #   check-nested   3. the nested lab: L1 Linux under TCG, its KVM runs the
 #                     guest tests (and the Linux guest) with in-kernel Hyper-V
 #   check-linux    4. a Debian Linux guest with the hv modules, under TCG
+#   check-libvirt  5. Debian's libvirt daemon drives our QEMU (TCG) through
+#                     libvirt's Hyper-V domains (tests/libvirt; the lab
+#                     runs the same on its KVM)
 #   check-builds      QEMU builds in other configurations: without KVM,
 #                     without default devices, with a second target
 #                     (scripts/check-builds.sh)
@@ -16,13 +19,13 @@
 # tests/summary.sh prints the totals and decides the exit status.
 
 RESULTS := $(B)/tests/results
-LAYERS := qtest guest nested linux builds
+LAYERS := qtest guest nested linux libvirt builds
 # Our qtests and unit tests, as build targets of QEMU's tree.
 QTESTS := tests/qtest/hyperv-test tests/unit/test-vmbus-ring tests/unit/test-vmbus-gpadl
 
 include tests/guest/guest.mk tests/nested/nested.mk tests/linux/linux.mk
 
-.PHONY: check-qtest check-guest check-builds
+.PHONY: check-qtest check-guest check-builds check-libvirt
 
 # Run a layer: $(1) is its name, $(2) the command.  The output goes to the
 # terminal and to the layer's log; the exit status is kept beside it.
@@ -38,6 +41,9 @@ check-qtest: qemu
 
 check-guest: qemu $(GUEST_IMAGE)
 	$(call run_layer,guest,tests/lib/run-guest-host.sh $(QEMU) $(FIRMWARE) $(GUEST_IMAGE))
+
+check-libvirt: qemu
+	$(call run_layer,libvirt,tests/libvirt/run.sh --build $(B) --qemu $(QEMU) --firmware $(FIRMWARE))
 
 # Each configuration in $(B)/builds/<name>, sharing the ccache.  Needs the
 # main build for the firmware of its smoke test.

@@ -10,7 +10,8 @@
 #   ird_busybox DIR                    /bin/busybox from busybox-static
 #   ird_modules DIR KROOT REL MOD...   modules and their dependencies, plus
 #                                      DIR/etc/modules.load (load order)
-#   ird_elf DIR SRC DEST               a dynamic ELF, stripped of debug info,
+#   ird_elf DIR SRC DEST               a dynamic ELF (program or shared
+#                                      object), stripped of debug info,
 #                                      with every library ldd names
 #   ird_file DIR SRC DEST [MODE]       one file, symlinks dereferenced
 #   ird_pack DIR OUT                   DIR as OUT (gzip'd newc cpio)
@@ -137,7 +138,7 @@ ird_modules() {
 # a root without ld.so.cache.
 ird_elf() {
     local dir=$1 src=$2 dest=$3 line lib
-    [ -x "$src" ] || ird_die "$src is missing or not executable"
+    [ -f "$src" ] || ird_die "$src is missing"
     mkdir -p "$dir$(dirname "$dest")"
     if command -v strip >/dev/null; then
         strip --strip-debug -o "$dir$dest" "$src" || ird_die "strip failed on $src"

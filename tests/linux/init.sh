@@ -23,6 +23,11 @@
 #   klog.boot=<n>, klog.end=<n>, klog-line=<line>  bad kernel log lines,
 #                                       before "done" and before the guest
 #                                       leaves (reboot, kexec, power off)
+#   cpuid.<leaf>=<eax> <ebx> <ecx> <edx>  the hypervisor leaves, in hex
+#                                       (0x40000000-6, 0x4000000a, 0x40000100)
+#   acpi-wait=ready, acpi=power-button  hvtest.acpi: the guest waits for
+#                                       the power button; it was pressed,
+#                                       the guest powers off
 #
 # tests/linux/evaluate.sh turns the report into results.
 
@@ -81,6 +86,15 @@ while read -r name file role deps; do
     fi
 done </etc/modules.load
 r modules-wanted "${wanted# }"
+
+# The hypervisor leaves as the guest reads them (/dev/cpu/0/cpuid, from
+# the cpuid module: the file offset is the leaf), whatever platform Linux
+# picked, so that the host can hold them against what it offered.
+for leaf in 40000000 40000001 40000002 40000003 40000004 40000005 40000006 4000000a 40000100; do
+    v=$(dd if=/dev/cpu/0/cpuid bs=16 count=1 iflag=skip_bytes skip=$((0x$leaf)) 2>/dev/null |
+        hexdump -v -e '4/4 "%08x " "\n"')
+    r "cpuid.$leaf" "${v% }"
+done
 r modules-deps "${deps_list# }"
 
 # Offers arrive after the version handshake and drivers bind as the hv
@@ -121,6 +135,27 @@ r "done" "$(cut -d' ' -f1 /proc/uptime)"
 #              one it boots has none), and reports again
 #   (empty)    the guest powers off
 # Each wait is bounded; so is the number of requests.
+# hvtest.acpi: the guest waits for the ACPI power button (the button
+# and evdev modules; libvirt's "virsh shutdown" and "virsh reboot" press
+# it) and powers off.  Bounded: after 600 s it powers off anyway.
+if grep -qw hvtest.acpi /proc/cmdline; then
+    ev=
+    for d in /sys/class/input/input*; do
+        [ "$(cat "$d/name" 2>/dev/null)" = "Power Button" ] || continue
+        for e in "$d"/event*; do
+            [ -e "$e" ] && ev=/dev/input/${e##*/}
+        done
+    done
+    # Opened before the host is told, so that no press is lost between.
+    if [ -n "$ev" ] && [ -c "$ev" ] && exec 4<"$ev" && r acpi-wait ready &&
+       timeout 600 dd of=/dev/null bs=24 count=1 <&4 2>/dev/null; then
+        r acpi power-button
+    else
+        r acpi "no power button event (device '${ev:-none}')"
+    fi
+    klog end
+    poweroff -f
+fi
 if grep -qw hvtest.hold /proc/cmdline; then
     n=0
     while [ "$n" -lt 16 ] && read -r -t 300 cmd tag </dev/console; do

@@ -4,8 +4,8 @@
 # check.sh [options]: `make check-nested`.  Runs the nested lab (run.sh)
 # with lab-check.sh as the payload: the guest tests (tests/guest), the
 # migration checks (migrate.sh, ours and upstream QEMU 10.0.2 in both
-# directions) and the Linux-guest test (tests/linux) on the kernel path,
-# inside L1.
+# directions), the Linux-guest test (tests/linux) and the libvirt layer
+# (tests/libvirt) on L1's KVM, inside L1.
 #
 # Options (the rest as for run.sh):
 #   --build DIR          build folder (default: <repo>/build)
@@ -19,8 +19,10 @@
 #                        Hyper-V hidden, so QEMU picks the user path itself);
 #                        default all three
 #   --guest-only         only the guest tests: no migration, no Linux guest
-#   --parts LIST         what L1 runs, of guest, migrate and linux
-#                        (default all three; --guest-only is --parts guest)
+#   --parts LIST         what L1 runs, of guest, migrate, linux and libvirt
+#                        (default the first three; --guest-only is --parts
+#                        guest; libvirt is by hand for now, see
+#                        tests/libvirt/README.md)
 #   --qemu, --firmware, --upstream-qemu, --upstream-firmware, --smp,
 #   --timeout, --name, --tcg-thread, --verbose   passed to run.sh.
 #                        --upstream-qemu defaults to
@@ -69,8 +71,8 @@ for a in $guest_accels; do
 done
 for p in $parts; do
     case $p in
-    guest|migrate|linux) ;;
-    *) die "--parts: unknown part '$p' (guest, migrate, linux)" ;;
+    guest|migrate|linux|libvirt) ;;
+    *) die "--parts: unknown part '$p' (guest, migrate, linux, libvirt)" ;;
     esac
 done
 # has PART: whether this run includes it
@@ -107,6 +109,16 @@ if has linux; then
     done
     cp "$build/tests/linux/vmlinuz" "$build/tests/linux/initrd.gz" "$stage/linux/"
 fi
+if has libvirt; then
+    # The libvirt layer (tests/libvirt) on L1's KVM: the host's libvirt
+    # goes along, with the same Linux guest.
+    "$top/tests/linux/build-initramfs.sh" "$build"
+    mkdir -p "$stage/libvirt"
+    cp "$top/tests/libvirt/in-lab.sh" "$top/tests/libvirt/cases.sh" \
+        "$top/tests/libvirt/domain.sh" "$top/tests/linux/evaluate.sh" \
+        "$build/tests/linux/vmlinuz" "$build/tests/linux/initrd.gz" "$stage/libvirt/"
+    "$top/tests/libvirt/lab-root.sh" "$stage/libvirt/root"
+fi
 # Missing guest tests are reported by lab-check.sh as a FAIL, in L1, so
 # that the Linux part still runs; say here what to do about it.
 if [ -f "$guest_dir/run-suites.sh" ] && [ -f "$image" ]; then
@@ -120,5 +132,6 @@ fi
 payload=("$here/lab-check.sh" "$stage/lab.env")
 ! has migrate || payload+=("$here/migrate.sh")
 ! has linux || payload+=("$stage/linux")
+! has libvirt || payload+=("$stage/libvirt")
 [ ! -d "$stage/guest" ] || payload+=("$stage/guest")
 exec "$here/run.sh" --build "$build" "${pass[@]}" -- "${payload[@]}"

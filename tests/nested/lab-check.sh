@@ -9,9 +9,11 @@
 #      upstream QEMU 10.0.2 in both directions: migrate.sh
 #      (nested/migrate/... lines);
 #   3. the Linux-guest test: linux/in-lab.sh, on the kernel path and on
-#      KVM with its Hyper-V hidden (linux/kvm/..., linux/kvm-nohv/...).
+#      KVM with its Hyper-V hidden (linux/kvm/..., linux/kvm-nohv/...);
+#   4. the libvirt layer: libvirt/in-lab.sh, the same two ways
+#      (libvirt/kvm/..., libvirt/kvm-nohv/...).
 # lab.env (written by check.sh, optional) narrows this down: LAB_PARTS
-# (guest migrate linux), GUEST_ACCELS (run-suites.sh modes: kvm for the K
+# (guest migrate linux libvirt), GUEST_ACCELS (run-suites.sh modes: kvm for the K
 # path, kvm-u for the user path forced on L1's KVM, kvm-nohv for the user
 # path QEMU picks on a KVM without Hyper-V) and GUEST_CASE_FILTER
 # (a shell pattern on case names).
@@ -88,5 +90,10 @@ fi
 if part linux; then
     sh linux/in-lab.sh kvm || status=1
     sh linux/in-lab.sh kvm-nohv || status=1
+fi
+
+if part libvirt; then
+    sh libvirt/in-lab.sh kvm || status=1
+    sh libvirt/in-lab.sh kvm-nohv || status=1
 fi
 exit $status
