@@ -223,7 +223,7 @@ for kind in ${HV_LIBVIRT_KINDS:-windows passthrough linux-hidden}; do
     # A known fault, not understood yet (tests/libvirt/README.md): on KVM
     # without in-kernel Hyper-V, in the nested lab, the Linux guest's
     # second boot after libvirt's reboot has been reset again, silently,
-    # in about one run in four.  Shown, not counted, until it is found.
+    # in 2 runs of 11.  Shown, not counted, until it is found.
     pending=
     [ "$path:$kind" != kvm-nohv:linux-hidden ] || pending=libvirt-reboot
     cat "$console" "$hostf" 2>/dev/null >"$work/$kind.eval"
