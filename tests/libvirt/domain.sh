@@ -51,7 +51,8 @@ passthrough)
     ;;
 linux-hidden)
     hyperv="    <hyperv mode='custom'>
-$(printf '%s\n' "$win_set" | sed "s|<stimer state='on'/>|<stimer state='on'><direct state='on'/></stimer>|")
+$(printf '%s\n' "$win_set" |
+    sed "s|<stimer state='on'/>|<stimer state='on'><direct state='on'/></stimer>|")
     </hyperv>
     <kvm>
       <hidden state='on'/>
@@ -83,10 +84,7 @@ debug=
     <qemu:arg value='$dir/$kind.resets'/>"
 # The CPU virt-install gives: the host's on KVM, QEMU's default under TCG.
 cpu=
-# HV_LIBVIRT_CPU_EXTRA: <feature/> elements for a host whose KVM refuses
-# part of its own CPU model.
-[ "$type" = qemu ] ||
-    cpu="  <cpu mode='host-passthrough' check='none' migratable='on'>${HV_LIBVIRT_CPU_EXTRA:-}</cpu>"
+[ "$type" = qemu ] || cpu="  <cpu mode='host-passthrough' check='none' migratable='on'/>"
 
 cat <<XML
 <domain type='$type' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>

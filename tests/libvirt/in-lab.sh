@@ -58,7 +58,9 @@ kvm-nohv)
 esac
 # No PMU for the guests: L1's KVM has none to give (as in
 # tests/linux/in-lab.sh).
-HV_LIBVIRT_PMU_OFF=1 SETPRIV=/opt/libvirt/bin/setpriv HV_LIBVIRT_BOOT_LIMIT=${HV_LIBVIRT_BOOT_LIMIT:-180} LINUX_EVALUATE=$here/evaluate.sh \
+HV_LIBVIRT_PMU_OFF=1 SETPRIV=/opt/libvirt/bin/setpriv \
+    HV_LIBVIRT_BOOT_LIMIT=${HV_LIBVIRT_BOOT_LIMIT:-180} \
+    LINUX_EVALUATE=$here/evaluate.sh \
     sh "$here/cases.sh" "$where" kvm "$emulator" "$work"
 rc=$?
 # The guests' consoles, for the lab's console log only.

@@ -16,7 +16,8 @@ dir=${1:?usage: lab-root.sh DIR}
 
 drivers=/usr/lib/x86_64-linux-gnu/libvirt/connection-driver
 for f in /usr/sbin/libvirtd /usr/bin/virsh "$drivers/libvirt_driver_qemu.so"; do
-    [ -f "$f" ] || ird_die "$f is missing: run scripts/host-setup.sh (libvirt-daemon, libvirt-daemon-driver-qemu, libvirt-clients)"
+    [ -f "$f" ] || ird_die "$f is missing: run scripts/host-setup.sh" \
+        "(libvirt-daemon, libvirt-daemon-driver-qemu, libvirt-clients)"
 done
 rm -rf "$dir"
 mkdir -p "$dir"

@@ -38,16 +38,8 @@ kvm|kvm-nohv)
 esac
 # Another layer that boots this guest (tests/libvirt) names the checks it
 # wants and where their results go: LINUX_CHECKS, LINUX_NAME.
-# LINUX_PENDING names those of them that a known fault keeps from
-# counting, LINUX_PENDING_OWNER who owns it.
 if [ -n "${LINUX_CHECKS:-}" ]; then
-    ENFORCED= PENDING=
-    for c in $LINUX_CHECKS; do
-        case " ${LINUX_PENDING:-} " in
-        *" $c "*) PENDING="$PENDING $c:OWNED" ;;
-        *) ENFORCED="$ENFORCED $c" ;;
-        esac
-    done
+    ENFORCED=$LINUX_CHECKS PENDING=
 fi
 name=${LINUX_NAME:-linux/$where}
 
@@ -311,6 +303,12 @@ guest_features() {
     gf=${gf# }
 }
 
+# listed WORD LIST: whether WORD is one of the words of LIST
+listed() {
+    case " $2 " in *" $1 "*) return 0 ;; esac
+    return 1
+}
+
 # The guest picked the platform the host expected: Hyper-V, or KVM where
 # the domain leaves KVM's signature visible (Linux prefers it).
 check_platform() {
@@ -335,24 +333,27 @@ check_hyperv_features() {
     vocab=$(h expect.vocabulary)
     extra='' missing='' unnamed=''
     for f in $gf; do
-        case " $want " in
-        *" $f "*) ;;
-        *)
-            if [ -z "$vocab" ] || case " $vocab " in *" $f "*) true ;; *) false ;; esac; then
-                extra="$extra $f"
-            else
-                unnamed="$unnamed $f"
-            fi ;;
-        esac
+        if listed "$f" "$want"; then
+            continue
+        elif [ -z "$vocab" ] || listed "$f" "$vocab"; then
+            extra="$extra $f"
+        else
+            unnamed="$unnamed $f"
+        fi
     done
     for f in $want; do
-        case " $gf " in *" $f "*) ;; *) missing="$missing $f" ;; esac
+        listed "$f" "$gf" || missing="$missing $f"
     done
-    now="guest sees: ${gf:-nothing}${missing:+; missing:$missing}${extra:+; not expected:$extra}${unnamed:+; libvirt has no name for:$unnamed}; spinlock retries 0x$spin"
-    [ "$sig" = 31237648 ] || now="$now; no Hv#1 interface (0x40000001 EAX ${sig:-unreported})"
+    now="guest sees: ${gf:-nothing}${missing:+; missing:$missing}"
+    now="$now${extra:+; not expected:$extra}"
+    now="$now${unnamed:+; libvirt has no name for:$unnamed}"
+    now="$now; spinlock retries 0x$spin"
+    [ "$sig" = 31237648 ] ||
+        now="$now; no Hv#1 interface (0x40000001 EAX ${sig:-unreported})"
     [ -z "$extra" ] && [ -z "$missing" ] && [ -n "$want" ] &&
         [ "$sig" = 31237648 ] &&
-        { [ -z "$(h expect.spinlocks)" ] || [ "$((0x$spin))" = "$(h expect.spinlocks)" ]; }
+        { [ -z "$(h expect.spinlocks)" ] ||
+          [ "$((0x$spin))" = "$(h expect.spinlocks)" ]; }
 }
 
 # virsh start, virsh reboot and virsh shutdown (tests/libvirt: the host
@@ -363,15 +364,19 @@ check_started() {
     now="virsh start: $(h libvirt.start)"
     [ "$(h libvirt.start)" = ok ]
 }
+presses() { printf '%s\n' "$report" | grep -c '^acpi=power-button$'; }
 check_libvirt_reboot() {
-    nth=$(printf '%s\n' "$report" | awk '/^init=started$/ { n++ } n == 2')
-    now="virsh reboot: $(h libvirt.reboot); $(printf '%s\n' "$report" | grep -c '^acpi=power-button$') power button presses seen; second report $(printf '%s\n' "$nth" | grep -q '^done=' && echo complete || echo missing)"
-    [ "$(h libvirt.reboot)" = ok ] && printf '%s\n' "$nth" | grep -q '^done='
+    second=missing
+    printf '%s\n' "$report" | awk '/^init=started$/ { n++ } n == 2' |
+        grep -q '^done=' && second=complete
+    now="virsh reboot: $(h libvirt.reboot); $(presses) power button presses"
+    now="$now seen; second report $second"
+    [ "$(h libvirt.reboot)" = ok ] && [ "$second" = complete ]
 }
 check_libvirt_shutdown() {
-    now="virsh shutdown: $(h libvirt.shutdown); $(printf '%s\n' "$report" | grep -c '^acpi=power-button$') power button presses seen"
-    [ "$(h libvirt.shutdown)" = "shut off" ] &&
-        [ "$(printf '%s\n' "$report" | grep -c '^acpi=power-button$')" -ge 2 ]
+    now="virsh shutdown: $(h libvirt.shutdown); $(presses) power button"
+    now="$now presses seen"
+    [ "$(h libvirt.shutdown)" = "shut off" ] && [ "$(presses)" -ge 2 ]
 }
 
 fails=0
@@ -389,7 +394,6 @@ run() {
             fails=$((fails + 1))
         fi ;;
     BUS) echo "PENDING: $name/$c (now: $now; owned by $OWNER_BUS)" ;;
-    OWNED) echo "PENDING: $name/$c (now: $now; owned by ${LINUX_PENDING_OWNER:-?})" ;;
     esac
 }
 

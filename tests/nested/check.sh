@@ -112,7 +112,7 @@ fi
 if has libvirt; then
     # The libvirt layer (tests/libvirt) on L1's KVM: the host's libvirt
     # goes along, with the same Linux guest.
-    "$top/tests/linux/build-initramfs.sh" "$build"
+    has linux || "$top/tests/linux/build-initramfs.sh" "$build"
     mkdir -p "$stage/libvirt"
     cp "$top/tests/libvirt/in-lab.sh" "$top/tests/libvirt/cases.sh" \
         "$top/tests/libvirt/domain.sh" "$top/tests/linux/evaluate.sh" \
