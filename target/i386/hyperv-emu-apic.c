@@ -4,10 +4,11 @@
  * The user path's enlightenments that act on local APICs and TLBs: the
  * APIC access MSRs and the VP assist page (hv-vapic), the synthetic
  * cluster IPI hypercalls (hv-ipi) and the TLB flush hypercalls
- * (hv-tlbflush).  Which of them a path can do exactly is decided here
- * too: a feature the path cannot do is accepted on the command line, so
- * that the Hyper-V set libvirt writes starts everywhere, but the guest
- * is not told about it.
+ * (hv-tlbflush), with XMM input for their fast forms (hv-xmm-input).
+ * Which of them a path can do exactly is decided here too: a feature
+ * the path cannot do is accepted on the command line, so that the
+ * Hyper-V set libvirt writes starts everywhere, but the guest is not
+ * told about it.
  */
 
 #include "qemu/osdep.h"
@@ -49,9 +50,16 @@
  */
 #define HV_EMU_FEATURES_TCG (FEAT(VAPIC) | FEAT(TLBFLUSH))
 
+/*
+ * XMM input needs the caller's XMM registers: TCG has them in env, KVM
+ * gives them with KVM_GET_FPU (kvm/hyperv-emu.c).  qtest runs no guest.
+ */
+#define HV_EMU_FEATURES_REGS FEAT(XMM_INPUT)
+
 uint64_t hv_emu_features_implemented(void)
 {
-    return HV_EMU_FEATURES | (tcg_enabled() ? HV_EMU_FEATURES_TCG : 0);
+    return HV_EMU_FEATURES | (tcg_enabled() ? HV_EMU_FEATURES_TCG : 0) |
+           (tcg_enabled() || kvm_enabled() ? HV_EMU_FEATURES_REGS : 0);
 }
 
 /*
@@ -187,6 +195,35 @@ HvMsrResult hv_emu_apic_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
     return apic_hv_msr_write(reg, val) ? HV_MSR_GP : HV_MSR_OK;
 }
 
+/* --- hypercall input ------------------------------------------------------ */
+
+bool hv_emu_input_fits(const HvEmuInput *in, size_t offset, size_t len)
+{
+    size_t have = in->fast_words * sizeof(uint64_t);
+
+    return !(in->control & HV_HYPERCALL_FAST) ||
+           (offset <= have && len <= have - offset);
+}
+
+uint16_t hv_emu_input_read(const HvEmuInput *in, size_t offset, void *buf,
+                           size_t len)
+{
+    uint64_t le[HV_EMU_FAST_REGS_MAX];
+    unsigned i;
+
+    if (!(in->control & HV_HYPERCALL_FAST)) {
+        return hyperv_hcall_read_input(in->gpa + offset, buf, len);
+    }
+    if (!hv_emu_input_fits(in, offset, len)) {
+        return HV_STATUS_INVALID_HYPERCALL_INPUT;
+    }
+    for (i = 0; i < in->fast_words; i++) {
+        le[i] = cpu_to_le64(in->fast[i]);
+    }
+    memcpy(buf, (uint8_t *)le + offset, len);
+    return HV_STATUS_SUCCESS;
+}
+
 /* --- sets of virtual processors ------------------------------------------ */
 
 /* VPs 0..63 in a mask, or the "Ex" calls' HV_VP_SET. */
@@ -203,17 +240,21 @@ static void hv_emu_vp_set_mask(HvEmuVpSet *set, uint64_t mask)
     set->bank[0] = mask;
 }
 
+static unsigned hv_emu_varhead(uint64_t control)
+{
+    return (control & HV_HYPERCALL_VARHEAD_MASK) >> HV_HYPERCALL_VARHEAD_SHIFT;
+}
+
 /*
  * An HV_VP_SET whose format and bank mask the fixed header held; the
- * banks follow at @gpa, one for each bank present, and the variable
+ * banks follow at @offset, one for each bank present, and the variable
  * header must be exactly that long (as KVM checks it).
  */
-static uint16_t hv_emu_vp_set_read(X86CPU *cpu, uint64_t control, uint64_t gpa,
-                                   uint64_t format, uint64_t valid_banks,
-                                   HvEmuVpSet *set)
+static uint16_t hv_emu_vp_set_read(X86CPU *cpu, const HvEmuInput *in,
+                                   size_t offset, uint64_t format,
+                                   uint64_t valid_banks, HvEmuVpSet *set)
 {
-    unsigned varhead = (control & HV_HYPERCALL_VARHEAD_MASK) >>
-                       HV_HYPERCALL_VARHEAD_SHIFT;
+    unsigned varhead = hv_emu_varhead(in->control);
 
     if (varhead != ctpop64(valid_banks) ||
         (format != HV_GENERIC_SET_SPARSE_4K && format != HV_GENERIC_SET_ALL)) {
@@ -226,25 +267,25 @@ static uint16_t hv_emu_vp_set_read(X86CPU *cpu, uint64_t control, uint64_t gpa,
     if (set->all || !varhead) {
         return HV_STATUS_SUCCESS;
     }
-    return hyperv_hcall_read_input(gpa, set->bank,
-                                   varhead * sizeof(set->bank[0]));
+    return hv_emu_input_read(in, offset, set->bank,
+                             varhead * sizeof(set->bank[0]));
 }
 
 /*
  * The input of an Ex call: its fixed header of @len bytes into @hdr, whose
  * last two words are the VP set's format and bank mask, then the banks.
  */
-static uint16_t hv_emu_read_ex(X86CPU *cpu, uint64_t control, uint64_t gpa,
-                               void *hdr, size_t len, HvEmuVpSet *set)
+static uint16_t hv_emu_read_ex(X86CPU *cpu, const HvEmuInput *in, void *hdr,
+                               size_t len, HvEmuVpSet *set)
 {
     uint64_t words[2];
-    uint16_t st = hyperv_hcall_read_input(gpa, hdr, len);
+    uint16_t st = hv_emu_input_read(in, 0, hdr, len);
 
     if (st != HV_STATUS_SUCCESS) {
         return st;
     }
     memcpy(words, (uint8_t *)hdr + len - sizeof(words), sizeof(words));
-    return hv_emu_vp_set_read(cpu, control, gpa + len, le64_to_cpu(words[0]),
+    return hv_emu_vp_set_read(cpu, in, len, le64_to_cpu(words[0]),
                               le64_to_cpu(words[1]), set);
 }
 
@@ -286,16 +327,14 @@ static bool hv_emu_rep_ok(uint64_t control, bool rep)
  * HvCallSendSyntheticClusterIpi and its Ex form: a fixed interrupt of
  * @vector to each VP of the set, as KVM sends it.  VP indices that name
  * no vCPU are ignored, and so are vCPUs with APIC IDs above 254, which
- * the MSI that carries the IPI cannot address.  Only the plain call has
- * a fast form: the Ex form needs more than two registers, and XMM input
- * is not offered.
+ * the MSI that carries the IPI cannot address.  The plain call's fast
+ * form fits RDX and R8; the Ex form's needs XMM input.
  */
-uint64_t hv_emu_hcall_ipi(X86CPU *cpu, uint64_t control, uint64_t in,
-                          uint64_t out)
+uint64_t hv_emu_hcall_ipi(X86CPU *cpu, const HvEmuInput *in)
 {
+    uint64_t control = in->control;
     bool ex = (control & HV_HYPERCALL_CODE_MASK) ==
               HV_SEND_SYNTHETIC_CLUSTER_IPI_EX;
-    bool fast = control & HV_HYPERCALL_FAST;
     HvEmuVpSet set;
     uint32_t vector, sent = 0;
     uint16_t st;
@@ -311,27 +350,21 @@ uint64_t hv_emu_hcall_ipi(X86CPU *cpu, uint64_t control, uint64_t in,
     if (ex) {
         struct hyperv_send_ipi_ex_input e;
 
-        if (fast) {
-            return HV_STATUS_INVALID_HYPERCALL_INPUT;
-        }
-        st = hv_emu_read_ex(cpu, control, in, &e, sizeof(e), &set);
+        st = hv_emu_read_ex(cpu, in, &e, sizeof(e), &set);
         if (st != HV_STATUS_SUCCESS) {
             return st;
         }
         vector = le32_to_cpu(e.vector);
-    } else if (fast) {
-        /* The upper half of the first register is reserved. */
-        if (in >> 32) {
-            return HV_STATUS_INVALID_HYPERCALL_INPUT;
-        }
-        vector = in;
-        hv_emu_vp_set_mask(&set, out);
     } else {
         struct hyperv_send_ipi_input p;
 
-        st = hyperv_hcall_read_input(in, &p, sizeof(p));
+        st = hv_emu_input_read(in, 0, &p, sizeof(p));
         if (st != HV_STATUS_SUCCESS) {
             return st;
+        }
+        /* The fast form's reserved half of RDX must be clear (KVM). */
+        if ((control & HV_HYPERCALL_FAST) && p._reserved) {
+            return HV_STATUS_INVALID_HYPERCALL_INPUT;
         }
         vector = le32_to_cpu(p.vector);
         hv_emu_vp_set_mask(&set, le64_to_cpu(p.cpu_mask));
@@ -360,18 +393,21 @@ uint64_t hv_emu_hcall_ipi(X86CPU *cpu, uint64_t control, uint64_t in,
  * flushes whole TLBs, which covers any address space and any list of
  * ranges; a list call completes all its reps.  TCG only (see
  * HV_EMU_FEATURES_TCG): when the call returns, no vCPU translates with
- * what it had cached before.
+ * what it had cached before.  Every fast form needs XMM input; its list
+ * of ranges, which the flush does not read, must still fit in it.
  */
-uint64_t hv_emu_hcall_flush(X86CPU *cpu, uint64_t control, uint64_t in,
-                            uint64_t out)
+uint64_t hv_emu_hcall_flush(X86CPU *cpu, const HvEmuInput *in)
 {
+    uint64_t control = in->control;
     uint16_t code = control & HV_HYPERCALL_CODE_MASK;
     bool ex = code == HV_FLUSH_VIRTUAL_ADDRESS_SPACE_EX ||
               code == HV_FLUSH_VIRTUAL_ADDRESS_LIST_EX;
     bool list = code == HV_FLUSH_VIRTUAL_ADDRESS_LIST ||
                 code == HV_FLUSH_VIRTUAL_ADDRESS_LIST_EX;
     uint32_t targets = 0;
-    uint64_t flags;
+    uint64_t flags, reps = (control & HV_HYPERCALL_REP_COUNT_MASK) >>
+                           HV_HYPERCALL_REP_COUNT_SHIFT;
+    size_t head;
     HvEmuVpSet set;
     uint16_t st;
     CPUState *cs;
@@ -379,28 +415,32 @@ uint64_t hv_emu_hcall_flush(X86CPU *cpu, uint64_t control, uint64_t in,
     if (!hv_emu_offered(cpu, HYPERV_FEAT_TLBFLUSH)) {
         return HV_STATUS_ACCESS_DENIED;
     }
-    /* Three or more input words: no fast form without XMM input. */
-    if (!hv_emu_rep_ok(control, list) || (control & HV_HYPERCALL_FAST) ||
+    if (!hv_emu_rep_ok(control, list) ||
         (!ex && (control & HV_HYPERCALL_VARHEAD_MASK))) {
         return HV_STATUS_INVALID_HYPERCALL_INPUT;
     }
     if (ex) {
         struct hyperv_flush_ex_input e;
 
-        st = hv_emu_read_ex(cpu, control, in, &e, sizeof(e), &set);
+        st = hv_emu_read_ex(cpu, in, &e, sizeof(e), &set);
         if (st != HV_STATUS_SUCCESS) {
             return st;
         }
         flags = le64_to_cpu(e.flags);
+        head = sizeof(e) + hv_emu_varhead(control) * sizeof(uint64_t);
     } else {
         struct hyperv_flush_input p;
 
-        st = hyperv_hcall_read_input(in, &p, sizeof(p));
+        st = hv_emu_input_read(in, 0, &p, sizeof(p));
         if (st != HV_STATUS_SUCCESS) {
             return st;
         }
         hv_emu_vp_set_mask(&set, le64_to_cpu(p.processor_mask));
         flags = le64_to_cpu(p.flags);
+        head = sizeof(p);
+    }
+    if (!hv_emu_input_fits(in, head, reps * sizeof(uint64_t))) {
+        return HV_STATUS_INVALID_HYPERCALL_INPUT;
     }
     set.all |= flags & HV_FLUSH_ALL_PROCESSORS;
     CPU_FOREACH(cs) {
@@ -417,9 +457,7 @@ uint64_t hv_emu_hcall_flush(X86CPU *cpu, uint64_t control, uint64_t in,
     }
     trace_hv_emu_flush(hyperv_vp_index(CPU(cpu)), code, targets);
     if (list) {
-        return HV_STATUS_SUCCESS |
-               (control & HV_HYPERCALL_REP_COUNT_MASK) >>
-               HV_HYPERCALL_REP_COUNT_SHIFT << HV_HYPERCALL_REP_DONE_SHIFT;
+        return HV_STATUS_SUCCESS | reps << HV_HYPERCALL_REP_DONE_SHIFT;
     }
     return HV_STATUS_SUCCESS;
 }

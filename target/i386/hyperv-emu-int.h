@@ -36,6 +36,30 @@ typedef struct HvEmuCpu {
     bool aeoi_queued;           /* hv_emu_aeoi_work is queued on the vCPU */
 } HvEmuCpu;
 
+/*
+ * The input of a hypercall (TLFS 3.7, 3.8): a block in guest memory, or
+ * for a fast call the registers, RDX then R8 and, with hv-xmm-input in
+ * 64-bit mode, XMM0 to XMM5 (low half first), read as one block.
+ */
+#define HV_EMU_FAST_REGS_MAX    (2 + 2 * 6)
+typedef struct HvEmuInput {
+    uint64_t control;
+    uint64_t gpa;           /* RDX: the input block, or its first word */
+    uint64_t out;           /* R8: the output block, or the second word */
+    unsigned fast_words;    /* fast: how many words the registers hold */
+    uint64_t fast[HV_EMU_FAST_REGS_MAX];
+} HvEmuInput;
+
+/*
+ * @len bytes of @in from byte @offset into @buf (in the guest's byte
+ * order, as in memory): HV_STATUS_SUCCESS, or the status that refuses
+ * the call (input past the registers, or not readable in memory).
+ */
+uint16_t hv_emu_input_read(const HvEmuInput *in, size_t offset, void *buf,
+                           size_t len);
+/* Whether @len bytes from @offset of a fast call's input are there. */
+bool hv_emu_input_fits(const HvEmuInput *in, size_t offset, size_t len);
+
 /* Whether the guest of @cpu was offered HYPERV_FEAT_* @feat. */
 static inline bool hv_emu_offered(X86CPU *cpu, int feat)
 {
@@ -53,10 +77,8 @@ uint64_t hv_emu_features_implemented(void);
 uint64_t hv_emu_features_offered(X86CPU *cpu);
 HvMsrResult hv_emu_apic_rdmsr(X86CPU *cpu, uint32_t msr, uint64_t *val);
 HvMsrResult hv_emu_apic_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val);
-uint64_t hv_emu_hcall_ipi(X86CPU *cpu, uint64_t control, uint64_t in,
-                          uint64_t out);
-uint64_t hv_emu_hcall_flush(X86CPU *cpu, uint64_t control, uint64_t in,
-                            uint64_t out);
+uint64_t hv_emu_hcall_ipi(X86CPU *cpu, const HvEmuInput *in);
+uint64_t hv_emu_hcall_flush(X86CPU *cpu, const HvEmuInput *in);
 
 /*
  * Raise @vector on @cpu's local APIC as an edge-triggered fixed interrupt

@@ -908,9 +908,9 @@ HvMsrResult x86_hyperv_emu_wrmsr(X86CPU *cpu, uint32_t msr, uint64_t val)
  * and RAX gets the result; in 32-bit mode the same travel as EDX:EAX,
  * EBX:ECX, EDI:ESI and EDX:EAX.
  */
-static uint64_t hv_emu_hcall_decode(X86CPU *cpu, uint64_t control,
-                                    uint64_t in, uint64_t out)
+static uint64_t hv_emu_hcall_decode(X86CPU *cpu, const HvEmuInput *input)
 {
+    uint64_t control = input->control, in = input->gpa, out = input->out;
     uint16_t code = control & HV_HYPERCALL_CODE_MASK;
     bool fast = control & HV_HYPERCALL_FAST;
     bool rep = control & (HV_HYPERCALL_REP_COUNT_MASK |
@@ -937,19 +937,68 @@ static uint64_t hv_emu_hcall_decode(X86CPU *cpu, uint64_t control,
         return hyperv_hcall(code, fast, in, out, false);
     case HV_SEND_SYNTHETIC_CLUSTER_IPI:
     case HV_SEND_SYNTHETIC_CLUSTER_IPI_EX:
-        return hv_emu_hcall_ipi(cpu, control, in, out);
+        return hv_emu_hcall_ipi(cpu, input);
     case HV_FLUSH_VIRTUAL_ADDRESS_SPACE:
     case HV_FLUSH_VIRTUAL_ADDRESS_LIST:
     case HV_FLUSH_VIRTUAL_ADDRESS_SPACE_EX:
     case HV_FLUSH_VIRTUAL_ADDRESS_LIST_EX:
-        return hv_emu_hcall_flush(cpu, control, in, out);
+        return hv_emu_hcall_flush(cpu, input);
     default:
         return HV_STATUS_INVALID_HYPERCALL_CODE;
     }
 }
 
+bool x86_hyperv_emu_hcall_wants_xmm(X86CPU *cpu, uint64_t control)
+{
+    if (!(control & HV_HYPERCALL_FAST) ||
+        !hv_emu_offered(cpu, HYPERV_FEAT_XMM_INPUT)) {
+        return false;
+    }
+    switch (control & HV_HYPERCALL_CODE_MASK) {
+    case HV_SEND_SYNTHETIC_CLUSTER_IPI_EX:
+    case HV_FLUSH_VIRTUAL_ADDRESS_SPACE:
+    case HV_FLUSH_VIRTUAL_ADDRESS_LIST:
+    case HV_FLUSH_VIRTUAL_ADDRESS_SPACE_EX:
+    case HV_FLUSH_VIRTUAL_ADDRESS_LIST_EX:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/*
+ * The call's input as the registers give it.  XMM input exists in 64-bit
+ * mode only (TLFS 3.8), and only for a guest offered hv-xmm-input; the
+ * registers were fetched when x86_hyperv_emu_hcall_wants_xmm() said so.
+ */
+static void hv_emu_input_init(X86CPU *cpu, const HvEmuHcallRegs *r,
+                              HvEmuInput *in)
+{
+    *in = (HvEmuInput) { .fast_words = 2 };
+    if (r->code64) {
+        in->control = r->rcx;
+        in->gpa = r->rdx;
+        in->out = r->r8;
+    } else {
+        in->control = deposit64((uint32_t)r->rax, 32, 32, r->rdx);
+        in->gpa = deposit64((uint32_t)r->rcx, 32, 32, r->rbx);
+        in->out = deposit64((uint32_t)r->rsi, 32, 32, r->rdi);
+    }
+    in->fast[0] = in->gpa;
+    in->fast[1] = in->out;
+    if (r->code64 && x86_hyperv_emu_hcall_wants_xmm(cpu, in->control)) {
+        /* Without them the call reads past RDX and R8, and is refused. */
+        if (!r->has_xmm) {
+            return;
+        }
+        memcpy(&in->fast[2], r->xmm, sizeof(r->xmm));
+        in->fast_words = HV_EMU_FAST_REGS_MAX;
+    }
+}
+
 bool x86_hyperv_emu_hypercall(X86CPU *cpu, HvEmuHcallRegs *r)
 {
+    HvEmuInput input;
     uint64_t result;
 
     /*
@@ -960,14 +1009,8 @@ bool x86_hyperv_emu_hypercall(X86CPU *cpu, HvEmuHcallRegs *r)
         trace_hv_emu_hcall_ud(hyperv_vp_index(CPU(cpu)));
         return false;
     }
-    if (r->code64) {
-        result = hv_emu_hcall_decode(cpu, r->rcx, r->rdx, r->r8);
-    } else {
-        result = hv_emu_hcall_decode(cpu,
-            deposit64((uint32_t)r->rax, 32, 32, r->rdx),
-            deposit64((uint32_t)r->rcx, 32, 32, r->rbx),
-            deposit64((uint32_t)r->rsi, 32, 32, r->rdi));
-    }
+    hv_emu_input_init(cpu, r, &input);
+    result = hv_emu_hcall_decode(cpu, &input);
     trace_hv_emu_hcall_result(hyperv_vp_index(CPU(cpu)), result);
     if (r->code64) {
         r->rax = result;
@@ -1001,6 +1044,7 @@ static void hv_emu_hypercall_env(X86CPU *cpu)
 {
     CPUX86State *env = &cpu->env;
     HvEmuHcallRegs r;
+    int i;
 
     cpu_synchronize_state(CPU(cpu));
     r = (HvEmuHcallRegs) {
@@ -1009,8 +1053,12 @@ static void hv_emu_hypercall_env(X86CPU *cpu)
         .rax = env->regs[R_EAX], .rbx = env->regs[R_EBX],
         .rcx = env->regs[R_ECX], .rdx = env->regs[R_EDX],
         .rsi = env->regs[R_ESI], .rdi = env->regs[R_EDI],
-        .r8 = env->regs[8],
+        .r8 = env->regs[8], .has_xmm = true,
     };
+    for (i = 0; i < ARRAY_SIZE(r.xmm) / 2; i++) {
+        r.xmm[2 * i] = env->xmm_regs[i].ZMM_Q(0);
+        r.xmm[2 * i + 1] = env->xmm_regs[i].ZMM_Q(1);
+    }
     if (!x86_hyperv_emu_hypercall(cpu, &r)) {
         /*
          * #UD, delivered at the next entry (KVM: after the OUT completes,

@@ -86,8 +86,21 @@ typedef struct HvEmuHcallRegs {
     bool privileged;        /* CPL 0 in protected mode */
     bool code64;            /* a 64-bit code segment */
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, r8;
+    /*
+     * XMM0 to XMM5, the low half of each first.  The caller fills them
+     * (and sets @has_xmm) at least when x86_hyperv_emu_hcall_wants_xmm()
+     * says the call reads them.
+     */
+    bool has_xmm;
+    uint64_t xmm[12];
 } HvEmuHcallRegs;
 bool x86_hyperv_emu_hypercall(X86CPU *cpu, HvEmuHcallRegs *r);
+/*
+ * Whether a 64-bit hypercall with control word @control takes part of
+ * its input from XMM registers: a fast call of a code that has more
+ * input than RDX and R8 hold, on a vCPU offered hv-xmm-input.
+ */
+bool x86_hyperv_emu_hcall_wants_xmm(X86CPU *cpu, uint64_t control);
 /*
  * Under TCG, before the hypercall port's OUT: whether it is a hypercall
  * that must raise #UD instead (the vCPU emulates Hyper-V, hypercalls are

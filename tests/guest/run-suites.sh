@@ -67,7 +67,7 @@ hyperv-cpuid   | kvm-k | -cpu host,hv-vpindex,hv-synic,hv-time,hv-relaxed,hv-vap
 hyperv-cpuid-legacy | kvm-k kvm-u kvm-host tcg kvm-nohv | -cpu kvm64,hv_vpindex,hv_synic,hv_time,hv_stimer -smp 2 | suite=hyperv-cpuid hv=vpindex,synic,time,stimer hv-strict=1
 hyperv-cpuid-u | kvm-k kvm-u kvm-host tcg kvm-nohv | -cpu @CPU@,hv-relaxed,hv-vpindex,hv-runtime,hv-time,hv-crash,hv-reset,hv-frequencies,hv-synic,hv-stimer,hv-stimer-direct,hv-spinlocks=0x1fff -smp 2 | suite=hyperv-cpuid hv=relaxed,vpindex,runtime,time,crash,reset,frequencies,synic,stimer,stimer-direct hv-strict=1 kvm-sig=1 spinlocks=0x1fff
 hyperv-cpuid-kvm-off | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-relaxed,hv-vpindex,hv-time,kvm=off -smp 2 | suite=hyperv-cpuid hv=relaxed,vpindex,time hv-strict=1 kvm-sig=0
-hyperv-cpuid-passthrough | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-passthrough -smp 2 | suite=hyperv-cpuid hv=relaxed,time,crash,reset,vpindex,runtime,synic,stimer,stimer-direct,frequencies kvm-sig=1 passthrough=1
+hyperv-cpuid-passthrough | kvm-k kvm-u kvm-host tcg | -cpu @CPU@,hv-passthrough -smp 2 | suite=hyperv-cpuid hv=relaxed,time,crash,reset,vpindex,runtime,synic,stimer,stimer-direct,frequencies,xmm-input kvm-sig=1 passthrough=1
 # The Hyper-V set of the Windows domain virt-install writes: all of it is
 # offered on the kernel path and under TCG; on KVM the user path leaves
 # out hv-vapic and hv-tlbflush (and says so on stderr).
@@ -92,10 +92,13 @@ hyperv-clock-host | kvm-host | -cpu @CPU@,hv-vpindex,hv-time,hv-frequencies -smp
 # and hv-tlbflush: all three on the kernel path and under TCG; on KVM the
 # user path offers hv-ipi only (the APIC and the TLBs are in the kernel),
 # says once on stderr what it leaves out, and the guest finds those
-# absent.  Without them, only the VP assist page MSR is there.
-hyperv-apic    | kvm-k tcg | -cpu @CPU@,hv-vpindex,hv-vapic,hv-ipi,hv-tlbflush -smp 2 | suite=hyperv-apic offered=vapic,ipi,tlbflush
-hyperv-apic-x2apic | kvm-k tcg | -cpu @CPU@,hv-vpindex,hv-vapic,hv-ipi,hv-tlbflush -smp 2 | suite=hyperv-apic offered=vapic,ipi,tlbflush x2apic=1
-hyperv-apic-kvm | kvm-u kvm-host kvm-nohv | +stderr-max:1 -cpu @CPU@,hv-vpindex,hv-vapic,hv-ipi,hv-tlbflush -smp 2 | suite=hyperv-apic offered=ipi
+# absent.  Without them, only the VP assist page MSR is there.  XMM input
+# (the fast forms of the Ex IPI and of the flushes) is offered on every
+# path; without it the user path refuses those fast forms.
+hyperv-apic    | kvm-k tcg | -cpu @CPU@,hv-vpindex,hv-vapic,hv-ipi,hv-tlbflush,hv-xmm-input -smp 2 | suite=hyperv-apic offered=vapic,ipi,tlbflush,xmm
+hyperv-apic-x2apic | kvm-k tcg | -cpu @CPU@,hv-vpindex,hv-vapic,hv-ipi,hv-tlbflush,hv-xmm-input -smp 2 | suite=hyperv-apic offered=vapic,ipi,tlbflush,xmm x2apic=1
+hyperv-apic-kvm | kvm-u kvm-host kvm-nohv | +stderr-max:1 -cpu @CPU@,hv-vpindex,hv-vapic,hv-ipi,hv-tlbflush,hv-xmm-input -smp 2 | suite=hyperv-apic offered=ipi,xmm
+hyperv-apic-noxmm | tcg | -cpu @CPU@,hv-vpindex,hv-vapic,hv-ipi,hv-tlbflush -smp 2 | suite=hyperv-apic offered=vapic,ipi,tlbflush
 hyperv-apic-none | kvm-u kvm-host kvm-nohv tcg | +stderr-max:0 -cpu @CPU@,hv-vpindex -smp 2 | suite=hyperv-apic offered=none
 # More than 64 VPs: the Ex call sparse set spans two banks (TCG only: 66
 # vCPUs, more than a KVM here takes).

@@ -283,7 +283,7 @@ static void test_user_path_passthrough(void)
  * query-cpu-model-expansion, as libvirt asks it for its domain
  * capabilities: with hv-passthrough, the hv-* features that this QEMU
  * emulates on the accelerator, under qtest and under TCG (which adds
- * hv-vapic and hv-tlbflush).
+ * hv-vapic, hv-tlbflush and hv-xmm-input).
  */
 typedef struct ExpandCase {
     const char *name;
@@ -300,8 +300,8 @@ static const ExpandCase expand_cases[] = {
     { "qtest", "qtest", EXPAND_COMMON,
       "hv-vapic hv-tlbflush hv-evmcs hv-syndbg hv-xmm-input "
       "hv-reenlightenment hv-tlbflush-ext hv-tlbflush-direct" },
-    { "tcg", "tcg", EXPAND_COMMON " hv-vapic hv-tlbflush",
-      "hv-evmcs hv-syndbg hv-xmm-input hv-reenlightenment hv-tlbflush-ext "
+    { "tcg", "tcg", EXPAND_COMMON " hv-vapic hv-tlbflush hv-xmm-input",
+      "hv-evmcs hv-syndbg hv-reenlightenment hv-tlbflush-ext "
       "hv-tlbflush-direct" },
 };
 

@@ -13,6 +13,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/bswap.h"
 #include "qemu/error-report.h"
 #include "qemu/timer.h"
 #include "qapi/error.h"
@@ -164,15 +165,18 @@ static bool kvm_hv_emu_raise_ud(CPUState *cs)
 /*
  * The hypercall page's trap on KVM: only the general registers and the
  * segment state travel, two ioctls each way instead of the vCPU's whole
- * state.  When QEMU's copy of the registers is the current one (dirty),
- * the generic way through env is right instead.
+ * state; a call with XMM input adds the FPU state, read only.  When
+ * QEMU's copy of the registers is the current one (dirty), the generic
+ * way through env is right instead.
  */
 static bool kvm_hv_emu_hcall(X86CPU *cpu)
 {
     CPUState *cs = CPU(cpu);
     struct kvm_regs regs;
     struct kvm_sregs sregs;
+    struct kvm_fpu fpu;
     HvEmuHcallRegs r;
+    int i;
 
     if (cs->vcpu_dirty || kvm_vcpu_ioctl(cs, KVM_GET_REGS, &regs) < 0 ||
         kvm_vcpu_ioctl(cs, KVM_GET_SREGS, &sregs) < 0) {
@@ -185,6 +189,15 @@ static bool kvm_hv_emu_hcall(X86CPU *cpu)
         .rax = regs.rax, .rbx = regs.rbx, .rcx = regs.rcx, .rdx = regs.rdx,
         .rsi = regs.rsi, .rdi = regs.rdi, .r8 = regs.r8,
     };
+    if (r.code64 && x86_hyperv_emu_hcall_wants_xmm(cpu, regs.rcx)) {
+        if (kvm_vcpu_ioctl(cs, KVM_GET_FPU, &fpu) < 0) {
+            return false;
+        }
+        for (i = 0; i < ARRAY_SIZE(r.xmm); i++) {
+            r.xmm[i] = ldq_le_p(&fpu.xmm[i / 2][(i % 2) * 8]);
+        }
+        r.has_xmm = true;
+    }
     if (!x86_hyperv_emu_hypercall(cpu, &r)) {
         return kvm_hv_emu_raise_ud(cs);
     }

@@ -84,6 +84,29 @@ uint64_t hv_call(uint64_t control, uint64_t input, uint64_t output)
     return hv_hypercall(hypercall_page, control, input, output);
 }
 
+uint64_t hv_call_xmm(uint64_t control, uint64_t input, uint64_t output,
+                     const uint64_t xmm[12])
+{
+    register uint64_t r8 asm("r8") = output;
+    uint64_t status;
+
+    if (!hypercall_page) {
+        return HV_STATUS_MASK;
+    }
+    /* Loaded and used in one block: nothing in between touches them. */
+    asm volatile("movdqu 0(%[x]), %%xmm0\n\t"
+                 "movdqu 16(%[x]), %%xmm1\n\t"
+                 "movdqu 32(%[x]), %%xmm2\n\t"
+                 "movdqu 48(%[x]), %%xmm3\n\t"
+                 "movdqu 64(%[x]), %%xmm4\n\t"
+                 "movdqu 80(%[x]), %%xmm5\n\t"
+                 "call *%[page]"
+                 : "=a"(status), "+c"(control), "+d"(input), "+r"(r8)
+                 : [page] "r"(hypercall_page), [x] "r"(xmm)
+                 : "memory", "rsi", "rdi", "r9", "r10", "r11", "cc");
+    return status;
+}
+
 /* Lazily allocated per-vCPU page; each vCPU only touches its own entry. */
 static void *own_page(void **slot)
 {

@@ -40,6 +40,7 @@
 #define HV_SIGNAL_EVENTS                (1u << 5)
 
 /* HV_CPUID_FEATURES.EDX: other features */
+#define HV_XMM_INPUT_AVAILABLE          (1u << 4)
 #define HV_FREQUENCY_MSRS_AVAILABLE     (1u << 8)
 #define HV_GUEST_CRASH_MSR_AVAILABLE    (1u << 10)
 #define HV_STIMER_DIRECT_MODE_AVAILABLE (1u << 19)
@@ -277,6 +278,14 @@ void *hv_hypercall_page(void);
 
 /* Raw call through the page: the whole RAX comes back */
 uint64_t hv_call(uint64_t control, uint64_t input, uint64_t output);
+
+/*
+ * A fast call with XMM input (TLFS "XMM fast hypercalls"): RDX and R8 as
+ * for hv_call(), then @xmm[0..11] in XMM0 to XMM5, the low half of each
+ * first.  Needs sse_enable() on the calling vCPU.
+ */
+uint64_t hv_call_xmm(uint64_t control, uint64_t input, uint64_t output,
+                     const uint64_t xmm[12]);
 
 /* This vCPU's HvPostMessage input page (allocated on first use) */
 struct hv_post_message_input *hv_post_input(void);

@@ -121,6 +121,23 @@ static inline uint64_t read_cr3(void)
     return v;
 }
 
+/*
+ * Let this vCPU execute SSE instructions (CR4.OSFXSR, CR0.MP, no CR0.EM
+ * or TS).  The guest's own code never uses them and interrupt entry does
+ * not save them: only inline assembly that loads and uses XMM registers
+ * in one block may.
+ */
+static inline void sse_enable(void)
+{
+    uint64_t cr0 = read_cr0(), cr4;
+
+    asm volatile("mov %%cr4, %0" : "=r"(cr4));
+    cr4 |= UINT64_C(1) << 9;
+    asm volatile("mov %0, %%cr4" : : "r"(cr4) : "memory");
+    cr0 = (cr0 | UINT64_C(1) << 1) & ~(UINT64_C(1) << 2 | UINT64_C(1) << 3);
+    asm volatile("mov %0, %%cr0" : : "r"(cr0) : "memory");
+}
+
 static inline uint64_t read_rflags(void)
 {
     uint64_t v;

@@ -77,6 +77,7 @@ static const struct hv_feature hv_features[] = {
     { "ipi", FEAT(0, 0, 0, HV_CLUSTER_IPI_RECOMMENDED |
                            HV_EX_PROCESSOR_MASKS_RECOMMENDED) },
     { "stimer-direct", FEAT(0, 0, HV_STIMER_DIRECT_MODE_AVAILABLE, 0) },
+    { "xmm-input", FEAT(0, 0, HV_XMM_INPUT_AVAILABLE, 0) },
 };
 
 #define NR_HV_FEATURES (sizeof(hv_features) / sizeof(hv_features[0]))
