@@ -361,6 +361,10 @@ static void vmbus_offer(VMBusChannel *chan)
     };
     QemuUUID wire;
 
+    /* A pipe channel in message mode: each packet is one message. */
+    if (vdc->channel_flags & VMBUS_CHANNEL_NAMED_PIPE_MODE) {
+        stl_le_p(o.user_data, VMBUS_PIPE_TYPE_MESSAGE);
+    }
     wire = qemu_uuid_bswap(vdc->classid);
     memcpy(o.class_id, &wire, sizeof(o.class_id));
     wire = qemu_uuid_bswap(chan->dev->instanceid);

@@ -48,6 +48,20 @@ static void pic_disable(void)
     outb(PIC2_DATA, 0xff);
 }
 
+bool suite_run_part(const struct suite_part *parts, unsigned int n)
+{
+    const char *part = opt_get("part");
+    unsigned int i;
+
+    for (i = 0; i < n; i++) {
+        if (part && !strcmp(part, parts[i].name)) {
+            parts[i].run();
+            break;
+        }
+    }
+    return report(i < n, "setup: part=%s is known", part ? part : "(none)");
+}
+
 static const struct suite *find_suite(const char *name)
 {
     const struct suite *s;

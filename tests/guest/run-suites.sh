@@ -173,6 +173,13 @@ vmbus-open-close | tcg kvm-host kvm-k kvm-u kvm-nohv | -cpu @CPU@,hv-vpindex,hv-
 vmbus-unload   | tcg kvm-host kvm-k kvm-u kvm-nohv | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-balloon -smp 2 | suite=vmbus part=unload
 # Sub-channels on demand, with vmbus-echo as the device that asks.
 vmbus-subchannels | tcg kvm-host kvm-k kvm-u kvm-nohv | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device vmbus-echo,subchannels=3 -smp 2 | suite=vmbus part=subchannels
+# The framework of the integration services (hw/hyperv/hv-ic.c, suites/ic.c)
+# through hv-heartbeat: the negotiation and heartbeats as a driver sees
+# them on every path; hostile answers and failed negotiations under TCG
+# and on the KVM of the host, as for the hostile parts of the bus.
+ic-negotiate   | tcg kvm-host kvm-k kvm-u kvm-nohv | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-heartbeat,period-ms=50,timeout-ms=1000 -smp 2 | suite=ic part=negotiate period=50 timeout=1000
+ic-hostile     | tcg kvm-host | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-heartbeat,period-ms=50,timeout-ms=1000 -smp 2 | suite=ic part=hostile period=50 timeout=1000
+ic-versions    | tcg kvm-host | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-heartbeat,period-ms=50,timeout-ms=1000 -smp 2 | suite=ic part=versions period=50 timeout=1000
 # Packets through a channel of vmbus-echo (suites/vmbus_bench.c, whose
 # checks count every echo): each packet must come back exactly once,
 # whether the guest waits for an interrupt, polls with its interrupt

@@ -25,7 +25,7 @@ qstatus=${2:-0}
 OWNER_BUS="the VMBus devices issue"
 case $where in
 tcg)
-    ENFORCED="boot kernel-log vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent enlightenments vmbus-version hv-modules devices-bound host-view balloon hotplug reboot kexec"
+    ENFORCED="boot kernel-log vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent enlightenments vmbus-version hv-modules devices-bound host-view balloon hotplug reboot kexec shutdown-ic heartbeat"
     PENDING= ;;
 kvm|kvm-nohv)
     ENFORCED="boot kernel-log vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent enlightenments vmbus-version devices-bound host-view balloon hotplug reboot"
@@ -275,6 +275,32 @@ check_kexec() {
     ok=$?
     now="kexec load status $(val kexec.load); after the kexec: vmbus-version=${nv:-unreported}, ${nd:-0} VMBus devices, $nu without a driver"
     return $ok
+}
+
+# The shutdown service (hv-shutdown): bound in the guest at the version
+# QEMU shows, and system_powerdown over QMP (run.sh, after the kexec) made
+# the guest's kernel power off in order through it.
+check_shutdown_ic() {
+    gv=$(keys vmbus-dmesg= | sed -n 's/^vmbus-dmesg=hv_utils: Shutdown IC version //p' | tail -n 1)
+    hs=$(h shutdown-ic.state) hv=$(h shutdown-ic.version)
+    now="guest: version ${gv:-none}; QEMU: ${hs:-unreported}, version ${hv:-unreported}; system_powerdown $(h shutdown-ic.powerdown); the guest: $(val shutdown-ic)"
+    [ -n "$gv" ] && [ "$hs" = ready ] && [ "$hv" = "$gv" ] &&
+        [ "$(val shutdown-ic)" = poweroff ]
+}
+
+# The heartbeat service (hv-heartbeat, every second here): bound in the
+# guest at the version QEMU shows, every answer right, and the guest
+# still answering at the end (its sequence number moved on since the
+# first look, across the reboot and the kexec).
+check_heartbeat() {
+    gv=$(keys vmbus-dmesg= | sed -n 's/^vmbus-dmesg=hv_utils: Heartbeat IC version //p' | tail -n 1)
+    hs=$(h heartbeat.state) hv=$(h heartbeat.version)
+    s1=$(h heartbeat.last-seq) s2=$(h heartbeat-end.last-seq)
+    now="guest: version ${gv:-none}; QEMU: ${hs:-unreported}, version ${hv:-unreported}, last sequence number ${s1:-unreported} then ${s2:-unreported}, $(h heartbeat.bad-answers) bad answers, $(h heartbeat.dropped) dropped"
+    case $hs in ready|waiting) ;; *) return 1 ;; esac
+    [ -n "$gv" ] && [ "$hv" = "$gv" ] && [ "$(h heartbeat.bad-answers)" = 0 ] &&
+        [ "$(h heartbeat.dropped)" = 0 ] &&
+        [ "${s1:-0}" -gt 0 ] 2>/dev/null && [ "${s2:-0}" -gt "$s1" ] 2>/dev/null
 }
 
 # The Hyper-V features the guest's CPUID shows (init.sh's cpuid.* lines),

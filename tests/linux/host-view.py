@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """host-view.py SOCKET view | SOCKET balloon MIB SECONDS |
-    SOCKET plug TYPE ID | SOCKET unplug ID SECONDS | SOCKET reboot-resets
+    SOCKET plug TYPE ID | SOCKET unplug ID SECONDS | SOCKET reboot-resets |
+    SOCKET powerdown
 
 view: what QEMU shows of the VMBus of a running guest, as "HOST:
 key=value" lines for tests/linux/evaluate.sh, then the text of HMP's info
@@ -25,6 +26,14 @@ unplug: device_del of ID, then wait at most SECONDS for DEVICE_DELETED;
 hotplug.deleted=yes|no, hotplug.del-took=<s>.
 reboot-resets: a guest reboot resets the VM from now on, whatever
 -no-reboot said (QMP set-action); reboot.action=reset|<error>.
+  heartbeat.<state|version|last-seq|bad-answers|dropped>=<value>
+      the heartbeat service (the device with id hv-heartbeat), QOM
+
+powerdown: the heartbeat's last sequence number again
+(heartbeat-end.last-seq), the shutdown service's state and version as
+QOM shows them (the device with id hv-shutdown), then system_powerdown;
+shutdown-ic.state=<state>, shutdown-ic.version=<major.minor>|none,
+shutdown-ic.powerdown=sent|<error>.
 """
 
 import os
@@ -113,6 +122,27 @@ def rings(chan):
     return "ok"
 
 
+def qom(qmp, key, dev, props):
+    """HOST: KEY.PROP=<value> for each of PROPS of the device with id DEV."""
+    for prop in props:
+        ans = qmp.cmd("qom-get", path="/machine/peripheral/" + dev,
+                      property=prop)
+        val = ans["return"] if "return" in ans else \
+            "error (%s)" % ans["error"].get("desc")
+        print("HOST: %s.%s=%s" % (key, prop, val if val != "" else "none"))
+
+
+def powerdown(path):
+    qmp = Qmp(path)
+    qom(qmp, "heartbeat-end", "hv-heartbeat", ("last-seq",))
+    qom(qmp, "shutdown-ic", "hv-shutdown", ("state", "version"))
+    ans = qmp.cmd("system_powerdown")
+    print("HOST: shutdown-ic.powerdown=%s" % (
+        "sent" if "return" in ans else ans["error"].get("desc")))
+    qmp.close()
+    return 0
+
+
 def main():
     if len(sys.argv) > 2 and sys.argv[2] == "reboot-resets":
         try:
@@ -124,6 +154,12 @@ def main():
         print("HOST: reboot.action=%s" % ("reset" if "return" in ans else
                                           ans["error"].get("desc")))
         return 0
+    if len(sys.argv) > 2 and sys.argv[2] == "powerdown":
+        try:
+            return powerdown(sys.argv[1])
+        except (OSError, EOFError, ValueError) as e:
+            print("HOST: shutdown-ic.powerdown=unreachable (%s)" % e)
+            return 1
     if len(sys.argv) > 2 and sys.argv[2] in ("plug", "unplug"):
         try:
             if sys.argv[2] == "plug":
@@ -143,6 +179,8 @@ def main():
         ans = qmp.cmd("query-vmbus")
         hmp = qmp.cmd("human-monitor-command", **{"command-line":
                                                    "info vmbus"})
+        qom(qmp, "heartbeat", "hv-heartbeat",
+            ("state", "version", "last-seq", "bad-answers", "dropped"))
         qmp.close()
     except (OSError, EOFError, ValueError) as e:
         print("HOST: vmbus.state=unreachable (%s)" % e)

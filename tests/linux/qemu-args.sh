@@ -16,8 +16,9 @@ LINUX_HV_FLAGS=hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-
 LINUX_HV_FLAGS_U=hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-time,hv-synic,hv-stimer,hv-stimer-direct,hv-frequencies,hv-reset,hv-crash,hv-tlbflush,hv-ipi,kvm=off
 # The guest kernel stays quiet: the report is printed by its init.
 LINUX_APPEND="console=ttyS0 quiet loglevel=3 panic=-1"
-# Devices besides the machine's own: the VMBus bridge and a device on it
-# (hv-balloon, which Linux binds hv_balloon to); no NIC, no VGA.  No ACPI
+# Devices besides the machine's own: the VMBus bridge and devices on it
+# (hv-balloon, which Linux binds hv_balloon to, and the shutdown and
+# heartbeat services, hv_utils); no NIC, no VGA.  No ACPI
 # S4: Linux's hv_balloon ignores every balloon request of a guest that can
 # hibernate (libvirt: <pm><suspend-to-disk enabled='no'/></pm>).
-LINUX_DEVICES="-nodefaults -display none -no-reboot -serial stdio -monitor none -global PIIX4_PM.disable_s4=1 -device vmbus-bridge -device hv-balloon"
+LINUX_DEVICES="-nodefaults -display none -no-reboot -serial stdio -monitor none -global PIIX4_PM.disable_s4=1 -device vmbus-bridge -device hv-balloon -device hv-shutdown,id=hv-shutdown -device hv-heartbeat,id=hv-heartbeat,period-ms=1000"

@@ -90,6 +90,15 @@ live() {
     # kexec: the kernel unloads the bus, the next one connects again.
     echo kexec >&3
     reports 3
+    # The guest leaves through the shutdown service (hv-shutdown): QEMU
+    # must exit by itself; if it does not within 60 s, the empty line
+    # that boot() sends ends it.
+    timeout 30 python3 "$here/host-view.py" "$work/qmp.sock" powerdown \
+        >>"$host"
+    for _ in $(seq 1 300); do
+        kill -0 "$qpid" 2>/dev/null || break
+        sleep 0.2
+    done
 }
 
 # reports N: wait (3 minutes at most) for the guest's Nth report
@@ -195,6 +204,12 @@ hv() { sed -n "s/^HOST: $1=//p" "$host" 2>/dev/null | head -n 1; }
 if [ -n "$(hv balloon.after)" ]; then
     row "balloon (QMP)" "asked $(hv balloon.target) MiB of $(hv balloon.before): the guest has $(hv balloon.after) MiB after $(hv balloon.took)s"
     row "guest MemAvailable" "$(val mem.before | cut -d' ' -f2) kB before, $(val mem.after | cut -d' ' -f2) kB after"
+fi
+if [ -n "$(hv heartbeat.state)" ]; then
+    row "heartbeat service" "$(hv heartbeat.state), version $(hv heartbeat.version): the guest answered heartbeat $(hv heartbeat.last-seq), later $(hv heartbeat-end.last-seq)"
+fi
+if [ -n "$(hv shutdown-ic.state)" ]; then
+    row "shutdown service" "$(hv shutdown-ic.state), version $(hv shutdown-ic.version); system_powerdown: $(hv shutdown-ic.powerdown), the guest: $(val shutdown-ic)"
 fi
 if [ -s "$host" ]; then
     echo "QEMU's view of the bus while the guest ran (HMP info vmbus):"

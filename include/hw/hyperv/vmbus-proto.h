@@ -75,6 +75,8 @@ enum {
 #define VMBUS_CHANNEL_NAMED_PIPE_MODE           0x10
 #define VMBUS_CHANNEL_ENUMERATE_DEVICE_INTERFACE 0x1
 #define VMBUS_OFFER_DEDICATED_INTERRUPT         0x1
+/* A pipe channel's mode, in the first word of the offer's user data. */
+#define VMBUS_PIPE_TYPE_MESSAGE                 4
 
 /* NTSTATUS values the host puts in results. */
 #define VMBUS_STATUS_SUCCESS            0u

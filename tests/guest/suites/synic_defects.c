@@ -490,10 +490,7 @@ static void part_stream(void)
     alive("the free-running stream");
 }
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-} parts[] = {
+static const struct suite_part parts[] = {
     { "status", part_status },
     { "vp", part_vp },
     { "simp-off", part_simp_off },
@@ -510,22 +507,13 @@ static const struct {
 
 static void synic_defects(void)
 {
-    const char *part = opt_get("part");
-    unsigned int i;
 
     if (!synic_enable_all("setup")) {
         return;
     }
     alive("setup");
     synic_fence_setup(FENCE_CONN, FENCE_SINT, FENCE_VECTOR, true);
-    for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-        if (part && !strcmp(part, parts[i].name)) {
-            parts[i].run();
-            break;
-        }
-    }
-    report(i < sizeof(parts) / sizeof(parts[0]), "setup: part=%s is known",
-           part ? part : "(none)");
+    suite_run_parts(parts);
     synic_fence_setup(FENCE_CONN, FENCE_SINT, FENCE_VECTOR, false);
     synic_disable_all();
 }

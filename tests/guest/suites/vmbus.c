@@ -622,10 +622,7 @@ static void part_subchannels(void)
     report(vmbus_unload(&bus), "subchannels: the last UNLOAD is answered");
 }
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-} parts[] = {
+static const struct suite_part parts[] = {
     { "connect", part_connect },
     { "offers", part_offers },
     { "gpadl", part_gpadl },
@@ -636,9 +633,7 @@ static const struct {
 
 static void vmbus_suite(void)
 {
-    const char *part = opt_get("part");
     unsigned long sint;
-    unsigned int i;
 
     if (!report(opt_get_ulong("vmbus-sint", VMBUS_SINT_LEGACY, &sint) &&
                 sint < HV_SINT_COUNT, "setup: vmbus-sint=%s is a SINT",
@@ -648,14 +643,7 @@ static void vmbus_suite(void)
     }
     if (report(vmbus_client_init(&bus, sint, BUS_VECTOR),
                "setup: VMBus client ready (SINTs, pages)")) {
-        for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-            if (part && !strcmp(part, parts[i].name)) {
-                parts[i].run();
-                break;
-            }
-        }
-        report(i < sizeof(parts) / sizeof(parts[0]),
-               "setup: part=%s is known", part ? part : "(none)");
+        suite_run_parts(parts);
         vmbus_client_fini(&bus);
     }
     synic_disable_all();

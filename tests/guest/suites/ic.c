@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * suite=ic: the integration services' framework of QEMU
+ * (hw/hyperv/hv-ic.c), through hv-heartbeat, as a guest driver sees it
+ * and as a hostile one answers it.  Needs -device vmbus-bridge -device
+ * hv-heartbeat,period-ms=50,timeout-ms=1000 (period= and timeout= tell
+ * the suite the same numbers; the bound at least ten periods).
+ *
+ * part=<name> (one QEMU each):
+ *  negotiate  the host speaks first: NEGOTIATE, a transaction request,
+ *             offering frameworks 1.0 and 3.0 and heartbeat 1.0 and 3.0;
+ *             the guest's pick (3.0/3.0) shows in the header of every
+ *             heartbeat that follows; each heartbeat answered with its
+ *             number plus one brings the next, one number up, well
+ *             before the host's bound
+ *  hostile    answers the host must drop, one packet each: too short,
+ *             empty, a bad pipe header, an IC size past the packet, a
+ *             request instead of an answer, no transaction flag, the
+ *             wrong transaction id (in the IC header or the packet),
+ *             another message type, an unknown one, an oversized packet,
+ *             and an answer when nothing is out.  In the negotiation
+ *             each picks 1.0/1.0 and the right answer 3.0/3.0: the
+ *             heartbeats' header shows that none was taken.  During the
+ *             heartbeats the host must wait out its bound after each (an
+ *             answer taken would bring the next heartbeat one period
+ *             later) and send the next heartbeat, which a right answer
+ *             then serves as before
+ *  versions   negotiation answers that fail the service (no common
+ *             version; a version not offered; a body too short): no
+ *             heartbeat comes, and closing and opening the channel
+ *             starts a new negotiation that works; an answer that comes
+ *             after the host's bound is still taken
+ */
+#include <stdint.h>
+
+#include "lib/alloc.h"
+#include "lib/boot.h"
+#include "lib/hyperv.h"
+#include "lib/report.h"
+#include "lib/string.h"
+#include "lib/synic.h"
+#include "lib/timing.h"
+#include "lib/vmbus.h"
+#include "lib/x86.h"
+#include "suites/suite.h"
+
+#define BUS_VECTOR          0x92
+#define RING_PAGES          4       /* per ring */
+#define OPEN_ID             0x49434943u
+
+#define IC_NEGOTIATE        0
+#define IC_HEARTBEAT        1
+#define IC_SHUTDOWN         3
+#define IC_TRANSACTION      0x1
+#define IC_REQUEST          0x2
+#define IC_RESPONSE         0x4
+#define IC_PIPE_DATA        1
+#define IC_HDRS             28
+#define IC_V(maj, min)      ((uint32_t)(maj) << 16 | (min))
+
+/* The heartbeat service's class, in wire order. */
+#define GUID_HEARTBEAT { {                                              \
+    0x39, 0x4f, 0x16, 0x57, 0x15, 0x91, 0x78, 0x4e,                     \
+    0xab, 0x55, 0x38, 0x2f, 0x3b, 0xd5, 0x42, 0x2d } }
+
+struct ic_hdr {
+    uint32_t pipe_type;
+    uint32_t pipe_size;
+    uint16_t fw_major, fw_minor;
+    uint16_t type;
+    uint16_t msg_major, msg_minor;
+    uint16_t size;
+    uint32_t status;
+    uint8_t txid;
+    uint8_t flags;
+    uint16_t reserved;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct ic_hdr) == IC_HDRS, "IC headers");
+
+/* A packet of the host's, or one of ours. */
+struct ic_pkt {
+    struct ic_hdr h;
+    uint8_t body[8192];
+} __attribute__((packed));
+
+static struct vmbus_client bus;
+static struct vmbus_ring_pages ring;
+static uint32_t relid, conn, gpadl;
+static uint64_t period_us, timeout_us;
+static struct ic_pkt req, ans;      /* the host's last packet, our answer */
+static int req_len;
+
+/* The next packet from the host, within @usec: its length, or -1. */
+static int ic_get(uint64_t usec)
+{
+    struct wait_bound wb;
+
+    wait_bound_start(&wb, usec);
+    do {
+        req_len = vmbus_ring_get(&ring, &req, sizeof(req));
+    } while (req_len < 0 && !wait_bound_expired(&wb));
+    return req_len;
+}
+
+/* Send @len bytes of @p as one packet with VMBus transaction @trans. */
+static bool ic_put(const void *p, uint32_t len, uint64_t trans)
+{
+    return vmbus_ring_put(&ring, p, len, trans) &&
+           hv_signal_event(conn, 0) == HV_STATUS_SUCCESS;
+}
+
+/* The answer a driver makes of the host's request in req: in place. */
+static uint32_t ic_answer(uint32_t status)
+{
+    memcpy(&ans, &req, req_len);
+    ans.h.flags = IC_TRANSACTION | IC_RESPONSE;
+    ans.h.status = status;
+    return req_len;
+}
+
+static bool is_request(uint16_t type)
+{
+    return req_len >= IC_HDRS && req.h.pipe_type == IC_PIPE_DATA &&
+           req.h.type == type && req.h.flags == (IC_TRANSACTION | IC_REQUEST) &&
+           req.h.size <= req_len - IC_HDRS;
+}
+
+/* Our pick for the negotiation in req: one framework, one message version. */
+static uint32_t negotiate_answer(uint32_t fw, uint32_t msg)
+{
+    uint32_t len = ic_answer(0);
+    uint16_t *w = (uint16_t *)ans.body;
+
+    w[0] = 1;
+    w[1] = 1;
+    w[4] = fw >> 16;
+    w[5] = fw & 0xffff;
+    w[6] = msg >> 16;
+    w[7] = msg & 0xffff;
+    ans.h.size = 16;
+    return len;
+}
+
+static uint64_t heartbeat_seq(const struct ic_pkt *p)
+{
+    uint64_t s;
+
+    memcpy(&s, p->body, sizeof(s));
+    return s;
+}
+
+static uint32_t heartbeat_answer(void)
+{
+    uint32_t len = ic_answer(0);
+    uint64_t s = heartbeat_seq(&req) + 1;
+
+    memcpy(ans.body, &s, sizeof(s));
+    return len;
+}
+
+/* Connect, find hv-heartbeat, open its channel: the host then negotiates. */
+static bool setup(const char *what)
+{
+    static const struct vmbus_guid hb = GUID_HEARTBEAT;
+    const struct vmbus_msg_offer *o;
+
+    if (!report(vmbus_connect(&bus) != 0, "%s: the bus connects", what) ||
+        !report(vmbus_request_offers(&bus), "%s: offers delivered", what)) {
+        return false;
+    }
+    o = vmbus_find_offer(&bus, &hb);
+    if (!report(o != NULL, "%s: the heartbeat service is offered", what)) {
+        return false;
+    }
+    report((o->channel_flags & 0x10) && o->user_data[0] == 4,
+           "%s: as a pipe in message mode (flags 0x%x, pipe type %u)", what,
+           o->channel_flags, o->user_data[0]);
+    relid = o->child_relid;
+    conn = o->connection_id;
+    return vmbus_open_checked(&bus, relid, &ring, RING_PAGES, &gpadl, what);
+}
+
+/* Close the channel and open it again over the same ring GPADL. */
+static bool reopen(const char *what)
+{
+    struct vmbus_msg_open_result res = {};
+
+    /* The rings stay where they were: the host takes them up there. */
+    if (!report(vmbus_close_channel(&bus, relid) == HV_STATUS_SUCCESS,
+                "%s: channel closed", what)) {
+        return false;
+    }
+    return report(vmbus_open_channel(&bus, relid, OPEN_ID, gpadl, RING_PAGES,
+                                     &res) && res.status == 0,
+                  "%s: channel opened again (status 0x%x)", what, res.status);
+}
+
+/* The host's NEGOTIATE: what it offers, exactly. */
+static bool take_negotiate(const char *what)
+{
+    static const uint16_t want[] = { 2, 2, 0, 0, 1, 0, 3, 0, 1, 0, 3, 0 };
+    uint16_t got[12];
+    bool ok = ic_get(2000000) >= 0 && is_request(IC_NEGOTIATE);
+
+    if (!report(ok,
+                "%s: the host's first packet is a NEGOTIATE request (%d "
+                "bytes, type %u, flags 0x%x)", what, req_len, req.h.type,
+                req.h.flags)) {
+        return false;
+    }
+    memcpy(got, req.body, sizeof(got));
+    return report(req.h.size == sizeof(want) &&
+                  !memcmp(got, want, sizeof(want)),
+                  "%s: it offers frameworks 1.0, 3.0 and heartbeat 1.0, "
+                  "3.0 (size %u, counts %u/%u)", what, req.h.size, got[0],
+                  got[1]);
+}
+
+/* A heartbeat request within @usec, with its number and the versions. */
+static bool take_heartbeat(uint64_t usec, uint64_t *seq, uint64_t *took)
+{
+    uint64_t t0 = rdtsc();
+
+    if (ic_get(usec) < 0 || !is_request(IC_HEARTBEAT) ||
+        req.h.size < sizeof(uint64_t)) {
+        return false;
+    }
+    *seq = heartbeat_seq(&req);
+    if (took) {
+        *took = tsc_to_usec(rdtsc() - t0);
+    }
+    return true;
+}
+
+static bool answer_heartbeat(void)
+{
+    return ic_put(&ans, heartbeat_answer(), req.h.txid);
+}
+
+static void part_negotiate(void)
+{
+    uint64_t seq = 0, prev = 0, took = 0, slow = 0;
+    unsigned int i;
+    bool ok = true;
+
+    if (!setup("negotiate") || !take_negotiate("negotiate")) {
+        return;
+    }
+    if (!report(ic_put(&ans, negotiate_answer(IC_V(3, 0), IC_V(3, 0)),
+                       req.h.txid), "negotiate: 3.0/3.0 answered")) {
+        return;
+    }
+    ok = take_heartbeat(2000000, &seq, NULL);
+    if (!report(ok, "negotiate: a heartbeat request follows (%d bytes)",
+                req_len)) {
+        return;
+    }
+    report(req.h.fw_major == 3 && req.h.fw_minor == 0 &&
+           req.h.msg_major == 3 && req.h.msg_minor == 0,
+           "negotiate: it names framework 3.0, heartbeat 3.0 (%u.%u/%u.%u)",
+           req.h.fw_major, req.h.fw_minor, req.h.msg_major, req.h.msg_minor);
+    for (i = 0; i < 20 && ok; i++) {
+        prev = seq;
+        ok = answer_heartbeat() &&
+             take_heartbeat(timeout_us * 3, &seq, &took) && seq == prev + 1;
+        slow = took > slow ? took : slow;
+    }
+    report(ok, "negotiate: 20 heartbeats, each answered and followed by the "
+           "next number (%lu after %lu)", (unsigned long)seq,
+           (unsigned long)prev);
+    report_info("negotiate: the longest gap between an answer and the next "
+                "heartbeat: %lu us (period %lu us)", (unsigned long)slow,
+                (unsigned long)period_us);
+}
+
+/* One hostile answer: how it spoils a right one, in place. */
+struct bad_answer {
+    const char *name;
+    /* @len is the right answer's length; returns the length to send */
+    uint32_t (*spoil)(uint32_t len, uint64_t *trans);
+};
+
+static uint32_t short_hdrs(uint32_t len, uint64_t *trans)
+{
+    return IC_HDRS - 1;
+}
+
+static uint32_t tiny(uint32_t len, uint64_t *trans)
+{
+    return 8;
+}
+
+static uint32_t empty(uint32_t len, uint64_t *trans)
+{
+    return 0;
+}
+
+static uint32_t pipe_type(uint32_t len, uint64_t *trans)
+{
+    ans.h.pipe_type = 2;
+    return len;
+}
+
+static uint32_t pipe_size(uint32_t len, uint64_t *trans)
+{
+    ans.h.pipe_size = len;
+    return len;
+}
+
+static uint32_t ic_size(uint32_t len, uint64_t *trans)
+{
+    ans.h.size = len - IC_HDRS + 8;
+    return len;
+}
+
+static uint32_t a_request(uint32_t len, uint64_t *trans)
+{
+    ans.h.flags = IC_TRANSACTION | IC_REQUEST;
+    return len;
+}
+
+static uint32_t no_transaction(uint32_t len, uint64_t *trans)
+{
+    ans.h.flags = IC_RESPONSE;
+    return len;
+}
+
+static uint32_t wrong_txid(uint32_t len, uint64_t *trans)
+{
+    ans.h.txid++;
+    return len;
+}
+
+static uint32_t wrong_trans(uint32_t len, uint64_t *trans)
+{
+    *trans += 0x100;
+    return len;
+}
+
+static uint32_t other_type(uint32_t len, uint64_t *trans)
+{
+    ans.h.type = ans.h.type == IC_NEGOTIATE ? IC_SHUTDOWN : IC_NEGOTIATE;
+    return len;
+}
+
+static uint32_t unknown_type(uint32_t len, uint64_t *trans)
+{
+    ans.h.type = 0x7f;
+    return len;
+}
+
+/* 6000 bytes whose transaction id names no request. */
+static uint32_t oversized(uint32_t len, uint64_t *trans)
+{
+    memset(ans.body + len - IC_HDRS, 0xa5, 6000 - len);
+    ans.h.size = 6000 - IC_HDRS;
+    ans.h.pipe_size = 6000 - 8;
+    ans.h.txid ^= 0x80;
+    return 6000;
+}
+
+static const struct bad_answer bad_answers[] = {
+    { "shorter than the headers", short_hdrs },
+    { "8 bytes", tiny },
+    { "empty", empty },
+    { "a pipe header of another type", pipe_type },
+    { "a pipe size past the packet", pipe_size },
+    { "an IC size past the packet", ic_size },
+    { "a request, not an answer", a_request },
+    { "no transaction flag", no_transaction },
+    { "another IC transaction id", wrong_txid },
+    { "another VMBus transaction id", wrong_trans },
+    { "another message type", other_type },
+    { "an unknown message type", unknown_type },
+    { "6000 bytes with a transaction id of no request", oversized },
+};
+
+#define NR_BAD (sizeof(bad_answers) / sizeof(bad_answers[0]))
+
+static bool send_bad(const struct bad_answer *b, uint32_t len)
+{
+    uint64_t trans = req.h.txid;
+    uint32_t n = b->spoil(len, &trans);
+
+    return ic_put(&ans, n, trans);
+}
+
+static void part_hostile(void)
+{
+    uint64_t seq, prev, took = 0;
+    unsigned int i, bad_ok = 0;
+    uint32_t len;
+    bool ok;
+
+    if (!setup("hostile") || !take_negotiate("hostile")) {
+        return;
+    }
+    /* Every spoiled answer picks 1.0/1.0; only the right one 3.0/3.0. */
+    for (i = 0, ok = true; i < NR_BAD; i++) {
+        len = negotiate_answer(IC_V(1, 0), IC_V(1, 0));
+        ok &= send_bad(&bad_answers[i], len);
+    }
+    report(ok, "hostile: %u spoiled negotiation answers sent",
+           (unsigned)NR_BAD);
+    ok = ic_put(&ans, negotiate_answer(IC_V(3, 0), IC_V(3, 0)), req.h.txid) &&
+         take_heartbeat(timeout_us * 4, &seq, NULL);
+    report(ok && req.h.msg_major == 3 && req.h.fw_major == 3,
+           "hostile: then the right one: the heartbeats that follow name "
+           "3.0/3.0 (%u.%u/%u.%u), none of the spoiled ones was taken",
+           req.h.fw_major, req.h.fw_minor, req.h.msg_major,
+           req.h.msg_minor);
+    if (!ok) {
+        return;
+    }
+    for (i = 0; i < NR_BAD; i++) {
+        prev = seq;
+        len = heartbeat_answer();
+        ok = send_bad(&bad_answers[i], len) &&
+             take_heartbeat(timeout_us * 4, &seq, &took) && seq == prev + 1;
+        /*
+         * Taken, it would bring the next heartbeat one period later;
+         * dropped, after the bound.  Half the bound between the two: a
+         * host that shows the guest its ring late (the host's KVM, see
+         * docs/devel/vmbus.md) shortens what the guest measures.
+         */
+        ok &= took * 2 >= timeout_us;
+        bad_ok += report(ok, "hostile: heartbeat %lu answered with %s: "
+                         "dropped, the next (%lu) after the host's bound "
+                         "(%lu us)", (unsigned long)prev, bad_answers[i].name,
+                         (unsigned long)seq, (unsigned long)took);
+        if (!ok && seq != prev + 1) {
+            return;
+        }
+    }
+    /* Still usable: right answers bring the next heartbeat promptly. */
+    prev = seq;
+    ok = answer_heartbeat() && take_heartbeat(timeout_us * 4, &seq, &took) &&
+         seq == prev + 1 && took < timeout_us;
+    /* An answer when nothing is out: nothing changes. */
+    ok &= answer_heartbeat();
+    report(ok, "hostile: a right answer is served again (%lu us), and one "
+           "more when nothing is out is dropped", (unsigned long)took);
+    prev = seq;
+    ok = take_heartbeat(timeout_us * 4, &seq, &took) && seq == prev + 1 &&
+         answer_heartbeat() && take_heartbeat(timeout_us * 4, &seq, &took) &&
+         seq == prev + 2 && took < timeout_us;
+    report(ok, "hostile: and the heartbeats go on (%lu)", (unsigned long)seq);
+    report_info("hostile: %u of %u spoiled heartbeat answers dropped",
+                bad_ok, (unsigned)NR_BAD);
+}
+
+/* No heartbeat within twice the bound: the service stopped. */
+static bool silent(void)
+{
+    return ic_get(timeout_us * 2) < 0;
+}
+
+static void part_versions(void)
+{
+    uint64_t seq;
+    uint32_t len;
+    bool ok;
+
+    if (!setup("versions") || !take_negotiate("versions")) {
+        return;
+    }
+    len = ic_answer(0);
+    memset(ans.body, 0, 16);
+    ans.h.size = 16;
+    report(ic_put(&ans, len, req.h.txid) && silent(),
+           "versions: no common version (counts 0/0): no heartbeat");
+
+    if (!reopen("versions") || !take_negotiate("versions: again")) {
+        return;
+    }
+    len = negotiate_answer(IC_V(3, 0), IC_V(9, 9));
+    report(ic_put(&ans, len, req.h.txid) && silent(),
+           "versions: heartbeat 9.9, never offered: no heartbeat");
+
+    if (!reopen("versions") || !take_negotiate("versions: again")) {
+        return;
+    }
+    len = negotiate_answer(IC_V(3, 0), IC_V(3, 0));
+    ans.h.size = 12;
+    report(ic_put(&ans, len, req.h.txid) && silent(),
+           "versions: an answer of 12 bytes: no heartbeat");
+
+    if (!reopen("versions") || !take_negotiate("versions: late")) {
+        return;
+    }
+    udelay(timeout_us * 2);
+    len = negotiate_answer(IC_V(3, 0), IC_V(1, 0));
+    ok = ic_put(&ans, len, req.h.txid) &&
+         take_heartbeat(timeout_us * 4, &seq, NULL);
+    report(ok && req.h.msg_major == 1,
+           "versions: an answer after twice the host's bound is taken: "
+           "heartbeat 1.0 follows (%u.%u)", req.h.msg_major,
+           req.h.msg_minor);
+    report(answer_heartbeat(), "versions: and answered");
+}
+
+static const struct suite_part parts[] = {
+    { "negotiate", part_negotiate },
+    { "hostile", part_hostile },
+    { "versions", part_versions },
+};
+
+static void ic_suite(void)
+{
+    unsigned long period_ms, timeout_ms;
+
+    if (!report(opt_get_ulong("period", 0, &period_ms) && period_ms &&
+                opt_get_ulong("timeout", 0, &timeout_ms) &&
+                timeout_ms >= 10 * period_ms, "setup: period=%s timeout=%s "
+                "(the device's period-ms and timeout-ms; the bound well "
+                "above the period)", opt_get("period") ?: "?",
+                opt_get("timeout") ?: "?") ||
+        !synic_enable_all("setup")) {
+        return;
+    }
+    period_us = period_ms * 1000;
+    timeout_us = timeout_ms * 1000;
+    if (report(vmbus_client_init(&bus, VMBUS_SINT_LEGACY, BUS_VECTOR),
+               "setup: VMBus client ready")) {
+        suite_run_parts(parts);
+        vmbus_client_fini(&bus);
+    }
+    synic_disable_all();
+}
+
+DEFINE_SUITE("ic", ic_suite);
