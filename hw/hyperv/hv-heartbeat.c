@@ -4,8 +4,10 @@
  * hv-heartbeat: Hyper-V's heartbeat integration service.  Every
  * period-ms QEMU sends the guest a sequence number; a live guest answers
  * with that number plus one.  QOM shows the last answer (sequence number,
- * and when it came): a guest whose answers stopped is stuck, or has
- * unbound the service.
+ * and when it came).  A guest that has not answered for lost-ms after
+ * it bound the service (it is stuck, or unbound it) gets the QMP event
+ * HV_HEARTBEAT_LOST and, with watchdog=on, the action -action watchdog=
+ * names, as a watchdog device would.
  */
 
 #include "qemu/osdep.h"
@@ -17,6 +19,9 @@
 #include "hw/qdev-properties.h"
 #include "hw/hyperv/hv-ic.h"
 #include "hw/hyperv/hv-log.h"
+#include "qapi/qapi-events-machine.h"
+#include "system/watchdog.h"
+#include "system/reset.h"
 #include "trace.h"
 
 #define TYPE_HV_HEARTBEAT "hv-heartbeat"
@@ -44,6 +49,11 @@ struct HvHeartbeat {
     uint64_t last_seq;          /* the last answer's, 0: none */
     int64_t last_ms;            /* when it came (QEMU_CLOCK_REALTIME) */
     uint64_t bad;               /* answers without seq + 1 */
+    uint32_t lost_ms;           /* 0: never lost */
+    bool watchdog;
+    QEMUTimer *lost;            /* armed from binding, by each answer */
+    int64_t since_ms;           /* the last answer or the binding (virtual) */
+    uint64_t losses;
 };
 
 static const uint32_t hv_heartbeat_versions[] = {
@@ -54,6 +64,29 @@ static void hv_heartbeat_arm(HvHeartbeat *hb)
 {
     timer_mod(hb->tick, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
                         hb->period_ms);
+}
+
+/* Start (again) the time the guest has to answer something. */
+static void hv_heartbeat_alive(HvHeartbeat *hb)
+{
+    hb->since_ms = qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL);
+    if (hb->lost_ms) {
+        timer_mod(hb->lost, hb->since_ms + hb->lost_ms);
+    }
+}
+
+/* No answer for lost_ms: say so, once, until the next answer. */
+static void hv_heartbeat_lost(void *opaque)
+{
+    HvHeartbeat *hb = opaque;
+    uint64_t silence = qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) - hb->since_ms;
+
+    hb->losses++;
+    trace_hv_heartbeat_lost(hb->last_seq, silence, hb->watchdog);
+    qapi_event_send_hv_heartbeat_lost(hb->last_seq, silence);
+    if (hb->watchdog) {
+        watchdog_perform_action();
+    }
 }
 
 static void hv_heartbeat_tick(void *opaque)
@@ -72,7 +105,10 @@ static void hv_heartbeat_tick(void *opaque)
 
 static void hv_heartbeat_ready(HvIc *ic)
 {
-    hv_heartbeat_tick(HV_HEARTBEAT(ic));
+    HvHeartbeat *hb = HV_HEARTBEAT(ic);
+
+    hv_heartbeat_alive(hb);
+    hv_heartbeat_tick(hb);
 }
 
 static void hv_heartbeat_answer(HvIc *ic, uint32_t status, const uint8_t *body,
@@ -94,6 +130,7 @@ static void hv_heartbeat_answer(HvIc *ic, uint32_t status, const uint8_t *body,
     } else {
         hb->last_seq = seq;
         hb->last_ms = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+        hv_heartbeat_alive(hb);
     }
     hv_heartbeat_arm(hb);
 }
@@ -103,9 +140,19 @@ static void hv_heartbeat_timeout(HvIc *ic)
     hv_heartbeat_arm(HV_HEARTBEAT(ic));
 }
 
+/*
+ * A closed channel is silence too (the bus also resets the device when
+ * the guest closes it): only a reset of the VM, a guest reboot, stops the
+ * count until the guest binds again.
+ */
 static void hv_heartbeat_closed(HvIc *ic)
 {
     timer_del(HV_HEARTBEAT(ic)->tick);
+}
+
+static void hv_heartbeat_vm_reset(void *opaque)
+{
+    timer_del(HV_HEARTBEAT(opaque)->lost);
 }
 
 static void hv_heartbeat_realize(HvIc *ic, Error **errp)
@@ -117,14 +164,19 @@ static void hv_heartbeat_realize(HvIc *ic, Error **errp)
         return;
     }
     hb->tick = timer_new_ms(QEMU_CLOCK_VIRTUAL, hv_heartbeat_tick, hb);
+    hb->lost = timer_new_ms(QEMU_CLOCK_VIRTUAL, hv_heartbeat_lost, hb);
+    qemu_register_reset(hv_heartbeat_vm_reset, hb);
 }
 
 static void hv_heartbeat_unrealize(HvIc *ic)
 {
     HvHeartbeat *hb = HV_HEARTBEAT(ic);
 
+    qemu_unregister_reset(hv_heartbeat_vm_reset, hb);
     timer_free(hb->tick);
     hb->tick = NULL;
+    timer_free(hb->lost);
+    hb->lost = NULL;
 }
 
 static void hv_heartbeat_instance_init(Object *obj)
@@ -134,6 +186,8 @@ static void hv_heartbeat_instance_init(Object *obj)
     object_property_add_uint64_ptr(obj, "last-seq", &hb->last_seq,
                                    OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(obj, "bad-answers", &hb->bad,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "losses", &hb->losses,
                                    OBJ_PROP_FLAG_READ);
 }
 
@@ -149,6 +203,8 @@ static void hv_heartbeat_get_age(Object *obj, Visitor *v, const char *name,
 
 static const Property hv_heartbeat_props[] = {
     DEFINE_PROP_UINT32("period-ms", HvHeartbeat, period_ms, 2000),
+    DEFINE_PROP_UINT32("lost-ms", HvHeartbeat, lost_ms, 30000),
+    DEFINE_PROP_BOOL("watchdog", HvHeartbeat, watchdog, false),
 };
 
 static void hv_heartbeat_class_init(ObjectClass *klass, void *data)

@@ -17,6 +17,10 @@
 #include "qemu/module.h"
 #include "qemu/notify.h"
 #include "qapi/error.h"
+#include "qapi/qapi-commands-machine.h"
+#include "qemu/coroutine.h"
+#include "qemu/main-loop.h"
+#include "block/aio.h"
 #include "system/runstate.h"
 #include "hw/hyperv/hv-ic.h"
 #include "trace.h"
@@ -51,7 +55,14 @@ struct HvShutdown {
     uint32_t last_flags;        /* of the last request */
     bool from_powerdown;        /* the request out came from system_powerdown */
     bool to_acpi;               /* the next system_powerdown is the button's */
+    /* hv-shutdown-guest: the command waiting for the answer, and it */
+    Coroutine *waiter;
+    bool answered;
+    uint32_t status;
 };
+
+/* The one device (Hyper-V's instance GUID makes it one per bus). */
+static HvShutdown *hv_shutdown_dev;
 
 static const uint32_t hv_shutdown_versions[] = {
     HV_IC_VERSION(1, 0), HV_IC_VERSION(3, 0), HV_IC_VERSION(3, 1),
@@ -98,6 +109,20 @@ static void hv_shutdown_to_acpi(HvShutdown *s)
     }
 }
 
+/* The answer (or none) for a hv-shutdown-guest waiting for it. */
+static void hv_shutdown_wake(HvShutdown *s, bool answered, uint32_t status)
+{
+    Coroutine *co = s->waiter;
+
+    if (co) {
+        s->waiter = NULL;
+        s->answered = answered;
+        s->status = status;
+        /* From a bottom half: not inside the channel's receive loop. */
+        aio_co_schedule(qemu_get_aio_context(), co);
+    }
+}
+
 static void hv_shutdown_answer(HvIc *ic, uint32_t status, const uint8_t *body,
                                uint32_t len)
 {
@@ -108,11 +133,19 @@ static void hv_shutdown_answer(HvIc *ic, uint32_t status, const uint8_t *body,
         hv_shutdown_to_acpi(s);
     }
     s->from_powerdown = false;
+    hv_shutdown_wake(s, true, status);
 }
 
 static void hv_shutdown_timeout(HvIc *ic)
 {
     hv_shutdown_to_acpi(HV_SHUTDOWN(ic));
+    hv_shutdown_wake(HV_SHUTDOWN(ic), false, 0);
+}
+
+static void hv_shutdown_closed(HvIc *ic)
+{
+    HV_SHUTDOWN(ic)->from_powerdown = false;
+    hv_shutdown_wake(HV_SHUTDOWN(ic), false, 0);
 }
 
 /* system_powerdown: ours while the guest has the service bound. */
@@ -139,11 +172,74 @@ static void hv_shutdown_realize(HvIc *ic, Error **errp)
 
     s->powerdown.notify = hv_shutdown_powerdown;
     qemu_register_powerdown_handler(&s->powerdown);
+    hv_shutdown_dev = s;
 }
 
 static void hv_shutdown_unrealize(HvIc *ic)
 {
-    notifier_with_return_remove(&HV_SHUTDOWN(ic)->powerdown);
+    HvShutdown *s = HV_SHUTDOWN(ic);
+
+    hv_shutdown_wake(s, false, 0);
+    notifier_with_return_remove(&s->powerdown);
+    if (hv_shutdown_dev == s) {
+        hv_shutdown_dev = NULL;
+    }
+}
+
+HvShutdownAnswer *qmp_hv_shutdown_guest(HvShutdownAction action,
+                                        bool has_force, bool force,
+                                        Error **errp)
+{
+    static const uint32_t flags[HV_SHUTDOWN_ACTION__MAX] = {
+        [HV_SHUTDOWN_ACTION_POWEROFF] = 0,
+        [HV_SHUTDOWN_ACTION_REBOOT] = HV_SHUTDOWN_RESTART,
+        [HV_SHUTDOWN_ACTION_HIBERNATE] = HV_SHUTDOWN_HIBERNATE,
+    };
+    HvShutdown *s = hv_shutdown_dev;
+    HvShutdownAnswer *ans;
+    int ret;
+
+    if (!s) {
+        error_setg(errp, "there is no hv-shutdown device");
+        return NULL;
+    }
+    if (!qemu_in_coroutine()) {
+        error_setg(errp, "hv-shutdown-guest waits for the guest: QMP only");
+        return NULL;
+    }
+    if (s->waiter) {
+        error_setg(errp, "hv-shutdown-guest is already waiting for the "
+                   "guest");
+        return NULL;
+    }
+    ret = hv_shutdown_send(s, flags[action] |
+                           (has_force && force ? HV_SHUTDOWN_FORCE : 0));
+    if (ret == -ENOTSUP) {
+        error_setg(errp, "the guest agreed on shutdown version %u.%u, "
+                   "which has no %s", HV_IC_MAJOR(HV_IC(s)->msg_version),
+                   HV_IC_MINOR(HV_IC(s)->msg_version),
+                   HvShutdownAction_str(action));
+        return NULL;
+    }
+    if (ret) {
+        error_setg(errp, "the guest has not bound the shutdown service, or "
+                   "a request is out (state %s)",
+                   hv_ic_state_name(HV_IC(s)->state));
+        return NULL;
+    }
+    s->waiter = qemu_coroutine_self();
+    qemu_coroutine_yield();
+    if (!s->answered) {
+        error_setg(errp, "the guest did not answer");
+        return NULL;
+    }
+    ans = g_new0(HvShutdownAnswer, 1);
+    ans->status = s->status;
+    ans->accepted = s->status == HV_IC_S_OK;
+    ans->version = g_strdup_printf("%u.%u",
+                                   HV_IC_MAJOR(HV_IC(s)->msg_version),
+                                   HV_IC_MINOR(HV_IC(s)->msg_version));
+    return ans;
 }
 
 static void hv_shutdown_class_init(ObjectClass *klass, void *data)
@@ -162,6 +258,7 @@ static void hv_shutdown_class_init(ObjectClass *klass, void *data)
     icc->timeout_ms = 10000;
     icc->answer = hv_shutdown_answer;
     icc->timeout = hv_shutdown_timeout;
+    icc->closed = hv_shutdown_closed;
     dc->desc = "Hyper-V shutdown integration service";
 }
 

@@ -1,7 +1,8 @@
 /*
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * query-vmbus in a build without the VMBus host (CONFIG_VMBUS off).
+ * query-vmbus and hv-shutdown-guest in a build without the VMBus host
+ * (CONFIG_VMBUS off).
  */
 
 #include "qemu/osdep.h"
@@ -9,6 +10,14 @@
 #include "qapi/qapi-commands-machine.h"
 
 VMBusInfo *qmp_query_vmbus(Error **errp)
+{
+    error_setg(errp, "this QEMU is built without the VMBus (CONFIG_VMBUS)");
+    return NULL;
+}
+
+HvShutdownAnswer *qmp_hv_shutdown_guest(HvShutdownAction action,
+                                        bool has_force, bool force,
+                                        Error **errp)
 {
     error_setg(errp, "this QEMU is built without the VMBus (CONFIG_VMBUS)");
     return NULL;

@@ -25,7 +25,7 @@ qstatus=${2:-0}
 OWNER_BUS="the VMBus devices issue"
 case $where in
 tcg)
-    ENFORCED="boot kernel-log vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent enlightenments vmbus-version hv-modules devices-bound host-view balloon hotplug reboot kexec shutdown-ic heartbeat"
+    ENFORCED="boot kernel-log vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent enlightenments vmbus-version hv-modules devices-bound host-view balloon hotplug reboot kexec shutdown-ic heartbeat shutdown-ic-reboot heartbeat-lost"
     PENDING= ;;
 kvm|kvm-nohv)
     ENFORCED="boot kernel-log vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent enlightenments vmbus-version devices-bound host-view balloon hotplug reboot"
@@ -283,9 +283,9 @@ check_kexec() {
 check_shutdown_ic() {
     gv=$(keys vmbus-dmesg= | sed -n 's/^vmbus-dmesg=hv_utils: Shutdown IC version //p' | tail -n 1)
     hs=$(h shutdown-ic.state) hv=$(h shutdown-ic.version)
-    now="guest: version ${gv:-none}; QEMU: ${hs:-unreported}, version ${hv:-unreported}; system_powerdown $(h shutdown-ic.powerdown); the guest: $(val shutdown-ic)"
-    [ -n "$gv" ] && [ "$hs" = ready ] && [ "$hv" = "$gv" ] &&
-        [ "$(val shutdown-ic)" = poweroff ]
+    n=$(keys shutdown-ic= | grep -c '=poweroff$')
+    now="guest: version ${gv:-none}; QEMU: ${hs:-unreported}, version ${hv:-unreported}; system_powerdown $(h shutdown-ic.powerdown); orderly poweroffs in the guest: $n"
+    [ -n "$gv" ] && [ "$hs" = ready ] && [ "$hv" = "$gv" ] && [ "$n" -eq 1 ]
 }
 
 # The heartbeat service (hv-heartbeat, every second here): bound in the
@@ -301,6 +301,28 @@ check_heartbeat() {
     [ -n "$gv" ] && [ "$hv" = "$gv" ] && [ "$(h heartbeat.bad-answers)" = 0 ] &&
         [ "$(h heartbeat.dropped)" = 0 ] &&
         [ "${s1:-0}" -gt 0 ] 2>/dev/null && [ "${s2:-0}" -gt "$s1" ] 2>/dev/null
+}
+
+# The reboot of the hold protocol goes through the shutdown service
+# (QMP hv-shutdown-guest action=reboot): the guest accepted it at a
+# version that has reboot (3.1 or later), and its kernel rebooted in
+# order; the reboot check then wants the second report.
+check_shutdown_ic_reboot() {
+    a=$(h shutdown-ic.reboot) v=$(h shutdown-ic.reboot-version)
+    n=$(keys shutdown-ic= | grep -c '=reboot$')
+    now="hv-shutdown-guest: ${a:-unreported} ($(h shutdown-ic.reboot-status)), version ${v:-unreported}; orderly reboots in the guest: $n"
+    case $v in 3.[1-9]*) ;; *) return 1 ;; esac
+    [ "$a" = accepted ] && [ "$n" -ge 1 ]
+}
+
+# After the kexec the guest unbinds hv_utils from the heartbeat
+# (LINUX_HEARTBEAT_ID): HV_HEARTBEAT_LOST must come, at least lost-ms
+# (10 s here) after the last answer.
+check_heartbeat_lost() {
+    l=$(h heartbeat.lost) u=$(keys unbind. | head -n 1)
+    now="guest: ${u:-no unbind}; QMP: HV_HEARTBEAT_LOST ${l:-unreported} ms after heartbeat $(h heartbeat.lost-seq)"
+    case $u in *=0) ;; *) return 1 ;; esac
+    [ "${l:-0}" -ge 10000 ] 2>/dev/null
 }
 
 # The Hyper-V features the guest's CPUID shows (init.sh's cpuid.* lines),

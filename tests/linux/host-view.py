@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """host-view.py SOCKET view | SOCKET balloon MIB SECONDS |
     SOCKET plug TYPE ID | SOCKET unplug ID SECONDS | SOCKET reboot-resets |
-    SOCKET powerdown
+    SOCKET powerdown | SOCKET ic-reboot | SOCKET lost SECONDS READY
 
 view: what QEMU shows of the VMBus of a running guest, as "HOST:
 key=value" lines for tests/linux/evaluate.sh, then the text of HMP's info
@@ -34,6 +34,12 @@ powerdown: the heartbeat's last sequence number again
 QOM shows them (the device with id hv-shutdown), then system_powerdown;
 shutdown-ic.state=<state>, shutdown-ic.version=<major.minor>|none,
 shutdown-ic.powerdown=sent|<error>.
+ic-reboot: hv-shutdown-guest action=reboot, and the guest's answer:
+shutdown-ic.reboot=accepted|refused|error, shutdown-ic.reboot-status=
+<status>|<error>, shutdown-ic.reboot-version=<major.minor>.
+lost: connect, create the file READY, then wait at most SECONDS for
+HV_HEARTBEAT_LOST: heartbeat.lost=<silence-ms>|none,
+heartbeat.lost-seq=<last-seq>.
 """
 
 import os
@@ -143,6 +149,42 @@ def powerdown(path):
     return 0
 
 
+def ic_reboot(path):
+    qmp = Qmp(path, timeout=30)
+    ans = qmp.cmd("hv-shutdown-guest", action="reboot")
+    qmp.close()
+    if "error" in ans:
+        print("HOST: shutdown-ic.reboot=error")
+        print("HOST: shutdown-ic.reboot-status=%s" % ans["error"].get("desc"))
+        return 1
+    r = ans["return"]
+    print("HOST: shutdown-ic.reboot=%s" % ("accepted" if r["accepted"] else
+                                          "refused"))
+    print("HOST: shutdown-ic.reboot-status=0x%x" % r["status"])
+    print("HOST: shutdown-ic.reboot-version=%s" % r["version"])
+    return 0
+
+
+def lost(path, seconds, ready):
+    qmp = Qmp(path)
+    with open(ready, "w"):
+        pass
+    qmp.sock.settimeout(1)
+    t0 = time.time()
+    ev = None
+    while ev is None and time.time() - t0 < seconds:
+        try:
+            e = qmp.read()
+        except (OSError, socket.timeout):
+            continue
+        if e.get("event") == "HV_HEARTBEAT_LOST":
+            ev = e["data"]
+    qmp.close()
+    print("HOST: heartbeat.lost=%s" % (ev["silence-ms"] if ev else "none"))
+    print("HOST: heartbeat.lost-seq=%s" % (ev["last-seq"] if ev else "none"))
+    return 0
+
+
 def main():
     if len(sys.argv) > 2 and sys.argv[2] == "reboot-resets":
         try:
@@ -154,6 +196,16 @@ def main():
         print("HOST: reboot.action=%s" % ("reset" if "return" in ans else
                                           ans["error"].get("desc")))
         return 0
+    if len(sys.argv) > 2 and sys.argv[2] in ("ic-reboot", "lost"):
+        try:
+            if sys.argv[2] == "ic-reboot":
+                return ic_reboot(sys.argv[1])
+            return lost(sys.argv[1], int(sys.argv[3]), sys.argv[4])
+        except (OSError, EOFError, ValueError, KeyError) as e:
+            print("HOST: %s=unreachable (%s)" % (
+                "shutdown-ic.reboot" if sys.argv[2] == "ic-reboot"
+                else "heartbeat.lost", e))
+            return 1
     if len(sys.argv) > 2 and sys.argv[2] == "powerdown":
         try:
             return powerdown(sys.argv[1])

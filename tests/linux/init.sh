@@ -29,8 +29,10 @@
 #   acpi-wait=ready, acpi=power-button  hvtest.acpi: the guest waits for
 #                                       the power button; it was pressed,
 #                                       the guest powers off
-#   shutdown-ic=poweroff                the kernel powers off in order: the
-#                                       shutdown service (hv_utils) asked
+#   shutdown-ic=poweroff|reboot         the kernel powers off or reboots in
+#                                       order: the shutdown service
+#                                       (hv_utils) asked
+#   unbind.<device>=<status>            on the host's request (hvtest.hold)
 #
 # tests/linux/evaluate.sh turns the report into results.
 
@@ -49,20 +51,27 @@ klog() {
     head -n 20 /tmp/klog.bad | while IFS= read -r l; do r klog-line "$l"; done
 }
 
-# The kernel's orderly poweroff (hv_utils, when the host's shutdown
-# service asks) runs this script again as "/init orderly-poweroff" (see
-# poweroff_cmd below): say so, look at the kernel log, power off.
-# busybox's poweroff would only signal init, which this script is.
-if [ "$$" != 1 ] && [ "${1:-}" = orderly-poweroff ]; then
-    exec </dev/null >/dev/console 2>&1
-    r shutdown-ic poweroff
-    klog end
-    poweroff -f
-    exit 1
+# The kernel's orderly poweroff and reboot (hv_utils, when the host's
+# shutdown service asks) run this script again as "/init orderly-poweroff"
+# (poweroff_cmd, below) or "/init orderly-reboot" (/sbin/reboot, below):
+# say so, look at the kernel log, do it.  busybox's poweroff and reboot
+# would only signal init, which this script is.
+if [ "$$" != 1 ]; then
+    case ${1:-} in
+    orderly-poweroff|orderly-reboot)
+        exec </dev/null >/dev/console 2>&1
+        r shutdown-ic "${1#orderly-}"
+        klog end
+        /bin/busybox "${1#orderly-}" -f
+        exit 1 ;;
+    esac
 fi
 
 . /lib/init-early.sh
 echo "/init orderly-poweroff" >/proc/sys/kernel/poweroff_cmd
+rm -f /sbin/reboot
+printf '#!/bin/sh\nexec /init orderly-reboot\n' >/sbin/reboot
+chmod +x /sbin/reboot
 
 r init started
 r kernel "$(uname -r)"
@@ -156,6 +165,8 @@ r "done" "$(cut -d' ' -f1 /proc/uptime)"
 #   vmbus TAG N  once it has N VMBus devices (or after 20 s), it answers
 #              vmbus.TAG=<count> <device ids>
 #   reboot     the guest reboots at once (and reports again)
+#   unbind ID  hv_utils lets go of VMBus device ID (the heartbeat, say):
+#              unbind.ID=<status>
 #   kexec      the guest kexecs into the kernel and initramfs in /boot
 #              (there only in the initramfs for it, initrd-kexec.gz; the
 #              one it boots has none), and reports again
@@ -199,10 +210,13 @@ if grep -qw hvtest.hold /proc/cmdline; then
                 i=$((i + 1))
             done
             r "vmbus.$1" "$(ls /sys/bus/vmbus/devices | wc -l) $(ls /sys/bus/vmbus/devices | tr '\n' ' ')" ;;
+        unbind)
+            echo "$tag" >/sys/bus/vmbus/drivers/hv_utils/unbind
+            r "unbind.$tag" $? ;;
         reboot)
             # The host made -no-reboot a reset first (QMP set-action).
             klog end
-            reboot -f ;;
+            /bin/busybox reboot -f ;;
         kexec)
             # kexec -e shuts the kernel down as for a kexec: hv_vmbus
             # unloads the bus first, and the next kernel connects afresh.

@@ -85,11 +85,25 @@ live() {
     # A reboot: the guest connects to the bus again and binds hv_balloon.
     timeout 30 python3 "$here/host-view.py" "$work/qmp.sock" \
         reboot-resets >>"$host"
-    echo reboot >&3
+    # The reboot through the shutdown service (QMP hv-shutdown-guest).
+    timeout 60 python3 "$here/host-view.py" "$work/qmp.sock" ic-reboot \
+        >>"$host"
     reports 2
     # kexec: the kernel unloads the bus, the next one connects again.
     echo kexec >&3
     reports 3
+    # The guest lets go of the heartbeat: QEMU must say it is lost.
+    rm -f "$work/lost.ready"
+    timeout 90 python3 "$here/host-view.py" "$work/qmp.sock" lost 60 \
+        "$work/lost.ready" >"$work/lost.txt" &
+    lpid=$!
+    for _ in $(seq 1 100); do
+        [ -e "$work/lost.ready" ] && break
+        sleep 0.2
+    done
+    ask unbind "$LINUX_HEARTBEAT_ID"
+    wait "$lpid"
+    cat "$work/lost.txt" >>"$host"
     # The guest leaves through the shutdown service (hv-shutdown): QEMU
     # must exit by itself; if it does not within 60 s, the empty line
     # that boot() sends ends it.

@@ -447,6 +447,79 @@ static void test_query_vmbus_absent(void)
     qtest_quit(qts);
 }
 
+/*
+ * The integration services before a guest binds them: QOM shows them
+ * closed, hv-shutdown-guest refuses (nothing to ask), system_powerdown
+ * goes to ACPI as without the service (one POWERDOWN event, QEMU runs
+ * on), and a second device of a kind, or a heartbeat period of 0, is
+ * refused.
+ */
+static void test_ic_unbound(void)
+{
+    QTestState *qts = qtest_init("-machine pc "
+                                 "-cpu qemu64,hv-vpindex=on,hv-synic=on "
+                                 "-device vmbus-bridge "
+                                 "-device hv-shutdown,id=sd "
+                                 "-device hv-heartbeat,id=hb");
+    QDict *resp;
+    const char *desc;
+
+    resp = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments': "
+                     "{'path': '/machine/peripheral/sd', "
+                     "'property': 'state'}}");
+    g_assert_cmpstr(qdict_get_str(resp, "return"), ==, "closed");
+    qobject_unref(resp);
+    resp = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments': "
+                     "{'path': '/machine/peripheral/hb', "
+                     "'property': 'last-answer-age-ms'}}");
+    g_assert_cmpint(qdict_get_int(resp, "return"), ==, -1);
+    qobject_unref(resp);
+
+    resp = qtest_qmp(qts, "{'execute': 'hv-shutdown-guest', 'arguments': "
+                     "{'action': 'reboot'}}");
+    desc = qdict_get_str(qdict_get_qdict(resp, "error"), "desc");
+    g_assert_nonnull(strstr(desc, "has not bound"));
+    qobject_unref(resp);
+
+    qtest_qmp_assert_success(qts, "{'execute': 'system_powerdown'}");
+    qtest_qmp_eventwait(qts, "POWERDOWN");
+    resp = qtest_qmp(qts, "{'execute': 'query-status'}");
+    g_assert_true(qdict_get_bool(qdict_get_qdict(resp, "return"), "running"));
+    qobject_unref(resp);
+    qtest_quit(qts);
+}
+
+static void test_ic_refused(void)
+{
+    static const char *const cmd[][2] = {
+        { "-device hv-heartbeat -device hv-heartbeat", "only one" },
+        { "-device hv-heartbeat,period-ms=0", "period-ms must not be 0" },
+        { "-device hv-shutdown -device hv-shutdown", "only one" },
+    };
+    int i;
+
+    for (i = 0; i < ARRAY_SIZE(cmd); i++) {
+        g_autofree char *args = g_strdup_printf(
+            "-cpu qemu64,hv-vpindex,hv-synic -device vmbus-bridge %s",
+            cmd[i][0]);
+
+        expect_start_failure(args, cmd[i][1]);
+    }
+}
+
+/* Without a shutdown service there is nobody to ask. */
+static void test_ic_no_device(void)
+{
+    QTestState *qts = qtest_init("-machine pc");
+    QDict *resp = qtest_qmp(qts, "{'execute': 'hv-shutdown-guest', "
+                            "'arguments': {'action': 'poweroff'}}");
+
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(resp, "error"),
+                                          "desc"), "no hv-shutdown"));
+    qobject_unref(resp);
+    qtest_quit(qts);
+}
+
 /* -device hyperv-testdev shows up in the QOM tree with its type. */
 static void test_testdev_qom(void)
 {
@@ -701,6 +774,9 @@ int main(int argc, char **argv)
     qtest_add_func("/hyperv/vmbus/query", test_query_vmbus);
     qtest_add_func("/hyperv/vmbus/query-without-bridge",
                    test_query_vmbus_absent);
+    qtest_add_func("/hyperv/ic/unbound", test_ic_unbound);
+    qtest_add_func("/hyperv/ic/refused", test_ic_refused);
+    qtest_add_func("/hyperv/ic/no-device", test_ic_no_device);
     qtest_add_func("/hyperv/testdev/qom", test_testdev_qom);
     qtest_add_func("/hyperv/testdev/bogus-commands",
                    test_testdev_bogus_commands);
