@@ -25,7 +25,7 @@ qstatus=${2:-0}
 OWNER_BUS="the VMBus devices issue"
 case $where in
 tcg)
-    ENFORCED="boot kernel-log vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent enlightenments vmbus-version hv-modules devices-bound host-view balloon hotplug reboot kexec shutdown-ic heartbeat shutdown-ic-reboot heartbeat-lost"
+    ENFORCED="boot kernel-log vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent enlightenments vmbus-version hv-modules devices-bound host-view balloon hotplug reboot kexec shutdown-ic heartbeat shutdown-ic-reboot heartbeat-lost timesync"
     PENDING= ;;
 kvm|kvm-nohv)
     ENFORCED="boot kernel-log vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent enlightenments vmbus-version devices-bound host-view balloon hotplug reboot"
@@ -323,6 +323,30 @@ check_heartbeat_lost() {
     now="guest: ${u:-no unbind}; QMP: HV_HEARTBEAT_LOST ${l:-unreported} ms after heartbeat $(h heartbeat.lost-seq)"
     case $u in *=0) ;; *) return 1 ;; esac
     [ "${l:-0}" -ge 10000 ] 2>/dev/null
+}
+
+# The time sync service: bound at the version QEMU shows; the guest's
+# wall clock within 1 s of the host's (its readings just before and
+# just after the question) after the kexec, and again 5 s after a 30 s
+# stop, for which the service sent a SYNC when the VM ran again.
+clock_ok() {
+    g=$(val "time.$1") hst=$(h "time.$1")
+    [ -n "$g" ] && [ -n "$hst" ] &&
+        awk -v g="$g" -v a="${hst% *}" -v b="${hst#* }" \
+            'BEGIN { exit !(g >= a - 1 && g <= b + 1) }'
+}
+clock_off() {
+    awk -v g="$(val "time.$1")" -v h="$(h "time.$1")" \
+        'BEGIN { split(h, t, " "); printf "%+.3f s", g - t[1] }'
+}
+check_timesync() {
+    gv=$(keys vmbus-dmesg= | sed -n 's/^vmbus-dmesg=hv_utils: TimeSync IC version //p' | tail -n 1)
+    hs=$(h timesync.state) hv=$(h timesync.version)
+    s1=$(h timesync-before.syncs) s2=$(h timesync-after.syncs)
+    now="guest: version ${gv:-none}; QEMU: ${hs:-unreported}, version ${hv:-unreported}, SYNCs ${s1:-?} then ${s2:-?}; the guest's clock against the host's: $(clock_off before) before, $(clock_off after) after a stop of $(h timesync.stopped) s"
+    case $hs in ready|waiting) ;; *) return 1 ;; esac
+    [ -n "$gv" ] && [ "$hv" = "$gv" ] && [ "${s2:-0}" -gt "${s1:-0}" ] 2>/dev/null &&
+        clock_ok before && clock_ok after
 }
 
 # The Hyper-V features the guest's CPUID shows (init.sh's cpuid.* lines),

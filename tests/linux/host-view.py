@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """host-view.py SOCKET view | SOCKET balloon MIB SECONDS |
     SOCKET plug TYPE ID | SOCKET unplug ID SECONDS | SOCKET reboot-resets |
-    SOCKET powerdown | SOCKET ic-reboot | SOCKET lost SECONDS READY
+    SOCKET powerdown | SOCKET ic-reboot | SOCKET lost SECONDS READY |
+    SOCKET stop-cont SECONDS
 
 view: what QEMU shows of the VMBus of a running guest, as "HOST:
 key=value" lines for tests/linux/evaluate.sh, then the text of HMP's info
@@ -37,6 +38,12 @@ shutdown-ic.powerdown=sent|<error>.
 ic-reboot: hv-shutdown-guest action=reboot, and the guest's answer:
 shutdown-ic.reboot=accepted|refused|error, shutdown-ic.reboot-status=
 <status>|<error>, shutdown-ic.reboot-version=<major.minor>.
+  timesync.<state|version|syncs>=<value>   the time sync service (id
+      hv-timesync), QOM
+
+stop-cont: stop the VM for SECONDS, then cont it: timesync-before.syncs=
+<n> before, timesync.stopped=<seconds>|<error>, and a second later
+timesync-after.syncs=<n>.
 lost: connect, create the file READY, then wait at most SECONDS for
 HV_HEARTBEAT_LOST: heartbeat.lost=<silence-ms>|none,
 heartbeat.lost-seq=<last-seq>.
@@ -185,6 +192,20 @@ def lost(path, seconds, ready):
     return 0
 
 
+def stop_cont(path, seconds):
+    qmp = Qmp(path)
+    qom(qmp, "timesync-before", "hv-timesync", ("syncs",))
+    qmp.cmd("stop")
+    time.sleep(seconds)
+    ans = qmp.cmd("cont")
+    print("HOST: timesync.stopped=%s" % (seconds if "return" in ans else
+                                         ans["error"].get("desc")))
+    time.sleep(1)
+    qom(qmp, "timesync-after", "hv-timesync", ("syncs",))
+    qmp.close()
+    return 0
+
+
 def main():
     if len(sys.argv) > 2 and sys.argv[2] == "reboot-resets":
         try:
@@ -196,6 +217,12 @@ def main():
         print("HOST: reboot.action=%s" % ("reset" if "return" in ans else
                                           ans["error"].get("desc")))
         return 0
+    if len(sys.argv) > 2 and sys.argv[2] == "stop-cont":
+        try:
+            return stop_cont(sys.argv[1], int(sys.argv[3]))
+        except (OSError, EOFError, ValueError) as e:
+            print("HOST: timesync.stopped=unreachable (%s)" % e)
+            return 1
     if len(sys.argv) > 2 and sys.argv[2] in ("ic-reboot", "lost"):
         try:
             if sys.argv[2] == "ic-reboot":
@@ -233,6 +260,7 @@ def main():
                                                    "info vmbus"})
         qom(qmp, "heartbeat", "hv-heartbeat",
             ("state", "version", "last-seq", "bad-answers", "dropped"))
+        qom(qmp, "timesync", "hv-timesync", ("state", "version", "syncs"))
         qmp.close()
     except (OSError, EOFError, ValueError) as e:
         print("HOST: vmbus.state=unreachable (%s)" % e)

@@ -33,6 +33,7 @@
 #                                       order: the shutdown service
 #                                       (hv_utils) asked
 #   unbind.<device>=<status>            on the host's request (hvtest.hold)
+#   time.<tag>=<seconds.microseconds>   the wall clock, likewise
 #
 # tests/linux/evaluate.sh turns the report into results.
 
@@ -167,6 +168,7 @@ r "done" "$(cut -d' ' -f1 /proc/uptime)"
 #   reboot     the guest reboots at once (and reports again)
 #   unbind ID  hv_utils lets go of VMBus device ID (the heartbeat, say):
 #              unbind.ID=<status>
+#   time TAG   the guest answers time.TAG=<its wall clock, s.us>
 #   kexec      the guest kexecs into the kernel and initramfs in /boot
 #              (there only in the initramfs for it, initrd-kexec.gz; the
 #              one it boots has none), and reports again
@@ -210,6 +212,8 @@ if grep -qw hvtest.hold /proc/cmdline; then
                 i=$((i + 1))
             done
             r "vmbus.$1" "$(ls /sys/bus/vmbus/devices | wc -l) $(ls /sys/bus/vmbus/devices | tr '\n' ' ')" ;;
+        time)
+            r "time.$tag" "$(adjtimex | awk '/tv_sec/ { s = $2 } /tv_usec/ { u = $2 } END { printf "%d.%06d", s, u }')" ;;
         unbind)
             echo "$tag" >/sys/bus/vmbus/drivers/hv_utils/unbind
             r "unbind.$tag" $? ;;

@@ -17,10 +17,10 @@ LINUX_HV_FLAGS_U=hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,h
 # The guest kernel stays quiet: the report is printed by its init.
 LINUX_APPEND="console=ttyS0 quiet loglevel=3 panic=-1"
 # Devices besides the machine's own: the VMBus bridge and devices on it
-# (hv-balloon, which Linux binds hv_balloon to, and the shutdown and
-# heartbeat services, hv_utils); no NIC, no VGA.  No ACPI
+# (hv-balloon, which Linux binds hv_balloon to, and the shutdown,
+# heartbeat and time sync services, hv_utils); no NIC, no VGA.  No ACPI
 # S4: Linux's hv_balloon ignores every balloon request of a guest that can
 # hibernate (libvirt: <pm><suspend-to-disk enabled='no'/></pm>).
-LINUX_DEVICES="-nodefaults -display none -no-reboot -serial stdio -monitor none -global PIIX4_PM.disable_s4=1 -device vmbus-bridge -device hv-balloon -device hv-shutdown,id=hv-shutdown -device hv-heartbeat,id=hv-heartbeat,period-ms=1000,lost-ms=10000"
+LINUX_DEVICES="-nodefaults -display none -no-reboot -serial stdio -monitor none -global PIIX4_PM.disable_s4=1 -device vmbus-bridge -device hv-balloon -device hv-shutdown,id=hv-shutdown -device hv-heartbeat,id=hv-heartbeat,period-ms=1000,lost-ms=10000 -device hv-timesync,id=hv-timesync"
 # The heartbeat's instance GUID (Hyper-V's): its name in the guest.
 LINUX_HEARTBEAT_ID=fd149e91-82e0-4a7d-afa6-2a4166cbd7c0

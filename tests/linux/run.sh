@@ -92,6 +92,14 @@ live() {
     # kexec: the kernel unloads the bus, the next one connects again.
     echo kexec >&3
     reports 3
+    # The wall clock: the guest's, with the host's before and after the
+    # question; then again 5 s after a 30 s stop (the time sync service
+    # sets it when the VM runs again).
+    asktime before
+    timeout 60 python3 "$here/host-view.py" "$work/qmp.sock" stop-cont 30 \
+        >>"$host"
+    sleep 5
+    asktime after
     # The guest lets go of the heartbeat: QEMU must say it is lost.
     rm -f "$work/lost.ready"
     timeout 90 python3 "$here/host-view.py" "$work/qmp.sock" lost 60 \
@@ -116,6 +124,12 @@ live() {
 }
 
 # reports N: wait (3 minutes at most) for the guest's Nth report
+asktime() {
+    t1=$(date +%s.%N)
+    ask time "$1"
+    echo "HOST: time.$1=$t1 $(date +%s.%N)" >>"$host"
+}
+
 reports() {
     for _ in $(seq 1 900); do
         [ "$(grep -c '^LINUX: done=' "$console")" -ge "$1" ] && break
