@@ -55,11 +55,19 @@ struct HvShutdown {
     uint32_t last_flags;        /* of the last request */
     bool from_powerdown;        /* the request out came from system_powerdown */
     bool to_acpi;               /* the next system_powerdown is the button's */
-    /* hv-shutdown-guest: the command waiting for the answer, and it */
-    Coroutine *waiter;
+    struct HvShutdownWait *waiter;  /* hv-shutdown-guest, waiting */
+};
+
+/*
+ * What hv-shutdown-guest waits for, in its own coroutine's frame: the
+ * device may be gone (unplugged) by the time the command resumes.
+ */
+typedef struct HvShutdownWait {
+    Coroutine *co;
     bool answered;
     uint32_t status;
-};
+    uint32_t version;
+} HvShutdownWait;
 
 /* The one device (Hyper-V's instance GUID makes it one per bus). */
 static HvShutdown *hv_shutdown_dev;
@@ -112,14 +120,15 @@ static void hv_shutdown_to_acpi(HvShutdown *s)
 /* The answer (or none) for a hv-shutdown-guest waiting for it. */
 static void hv_shutdown_wake(HvShutdown *s, bool answered, uint32_t status)
 {
-    Coroutine *co = s->waiter;
+    HvShutdownWait *w = s->waiter;
 
-    if (co) {
+    if (w) {
         s->waiter = NULL;
-        s->answered = answered;
-        s->status = status;
+        w->answered = answered;
+        w->status = status;
+        w->version = HV_IC(s)->msg_version;
         /* From a bottom half: not inside the channel's receive loop. */
-        aio_co_schedule(qemu_get_aio_context(), co);
+        aio_co_schedule(qemu_get_aio_context(), w->co);
     }
 }
 
@@ -196,6 +205,7 @@ HvShutdownAnswer *qmp_hv_shutdown_guest(HvShutdownAction action,
         [HV_SHUTDOWN_ACTION_HIBERNATE] = HV_SHUTDOWN_HIBERNATE,
     };
     HvShutdown *s = hv_shutdown_dev;
+    HvShutdownWait w = { };
     HvShutdownAnswer *ans;
     int ret;
 
@@ -227,18 +237,19 @@ HvShutdownAnswer *qmp_hv_shutdown_guest(HvShutdownAction action,
                    hv_ic_state_name(HV_IC(s)->state));
         return NULL;
     }
-    s->waiter = qemu_coroutine_self();
+    w.co = qemu_coroutine_self();
+    s->waiter = &w;
     qemu_coroutine_yield();
-    if (!s->answered) {
+    /* Only w from here on: s may be unplugged by now. */
+    if (!w.answered) {
         error_setg(errp, "the guest did not answer");
         return NULL;
     }
     ans = g_new0(HvShutdownAnswer, 1);
-    ans->status = s->status;
-    ans->accepted = s->status == HV_IC_S_OK;
-    ans->version = g_strdup_printf("%u.%u",
-                                   HV_IC_MAJOR(HV_IC(s)->msg_version),
-                                   HV_IC_MINOR(HV_IC(s)->msg_version));
+    ans->status = w.status;
+    ans->accepted = w.status == HV_IC_S_OK;
+    ans->version = g_strdup_printf("%u.%u", HV_IC_MAJOR(w.version),
+                                   HV_IC_MINOR(w.version));
     return ans;
 }
 
