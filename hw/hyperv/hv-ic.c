@@ -131,6 +131,7 @@ static bool hv_ic_version_in(uint32_t v, const uint32_t *list, unsigned n)
  */
 static void hv_ic_flush(HvIc *ic)
 {
+    HvIcClass *icc = HV_IC_GET_CLASS(ic);
     VMBusChannel *chan = hv_ic_channel(ic);
     uint32_t total = HV_IC_HDRS + ic->req_len;
     g_autofree uint8_t *pkt = NULL;
@@ -152,6 +153,9 @@ static void hv_ic_flush(HvIc *ic)
     if (ic->req_type != HV_IC_MSG_NEGOTIATE) {
         hdr.framework = hv_ic_version_wire(ic->fw_version);
         hdr.message = hv_ic_version_wire(ic->msg_version);
+        if (icc->refresh) {
+            icc->refresh(ic, ic->req, ic->req_len);
+        }
     }
     pkt = g_malloc(total);
     memcpy(pkt, &pipe, sizeof(pipe));

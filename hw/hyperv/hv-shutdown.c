@@ -151,9 +151,13 @@ static void hv_shutdown_timeout(HvIc *ic)
     hv_shutdown_wake(HV_SHUTDOWN(ic), false, 0);
 }
 
+/*
+ * The channel closed (the driver let go, or a reset) before the guest
+ * answered: a system_powerdown is not lost, it goes to the button.
+ */
 static void hv_shutdown_closed(HvIc *ic)
 {
-    HV_SHUTDOWN(ic)->from_powerdown = false;
+    hv_shutdown_to_acpi(HV_SHUTDOWN(ic));
     hv_shutdown_wake(HV_SHUTDOWN(ic), false, 0);
 }
 

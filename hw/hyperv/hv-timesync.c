@@ -61,19 +61,37 @@ static const uint32_t hv_timesync_versions[] = {
     HV_IC_VERSION(1, 0), HV_IC_VERSION(3, 0),
 };
 
+/* The host's UTC now, in 100 ns units since 1601. */
+static uint64_t hv_timesync_now(void)
+{
+    return qemu_clock_get_ns(QEMU_CLOCK_HOST) / 100 + HV_TIMESYNC_EPOCH;
+}
+
+/*
+ * A message that waited for room in the ring carries the time it is
+ * written at, not the time it was made: a late SYNC would set the
+ * guest's clock back.
+ */
+static void hv_timesync_refresh(HvIc *ic, uint8_t *body, uint32_t len)
+{
+    uint64_t now = cpu_to_le64(hv_timesync_now());
+
+    assert(len == sizeof(HvTimesyncMsg));
+    memcpy(body + offsetof(HvTimesyncMsg, parent_time), &now, sizeof(now));
+}
+
 /* Send a SYNC if one is wanted, else a SAMPLE, when nothing is out. */
 static void hv_timesync_send(HvTimesync *ts)
 {
-    uint64_t now = qemu_clock_get_ns(QEMU_CLOCK_HOST);
     HvTimesyncMsg m = {
-        .parent_time = cpu_to_le64(now / 100 + HV_TIMESYNC_EPOCH),
+        .parent_time = cpu_to_le64(hv_timesync_now()),
         .flags = ts->sync_wanted ? HV_TIMESYNC_SYNC : HV_TIMESYNC_SAMPLE,
     };
 
     if (!hv_ic_ready(HV_IC(ts))) {
         return;
     }
-    trace_hv_timesync_send(m.flags, now);
+    trace_hv_timesync_send(m.flags, le64_to_cpu(m.parent_time));
     if (hv_ic_request(HV_IC(ts), &m, sizeof(m)) == 0) {
         if (ts->sync_wanted) {
             ts->syncs++;
@@ -186,6 +204,7 @@ static void hv_timesync_class_init(ObjectClass *klass, void *data)
     icc->realize = hv_timesync_realize;
     icc->unrealize = hv_timesync_unrealize;
     icc->ready = hv_timesync_ready;
+    icc->refresh = hv_timesync_refresh;
     icc->answer = hv_timesync_answer;
     icc->timeout = hv_timesync_timeout;
     icc->closed = hv_timesync_closed;

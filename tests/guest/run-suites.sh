@@ -177,9 +177,9 @@ vmbus-subchannels | tcg kvm-host kvm-k kvm-u kvm-nohv | -cpu @CPU@,hv-vpindex,hv
 # through hv-heartbeat: the negotiation and heartbeats as a driver sees
 # them on every path; hostile answers and failed negotiations under TCG
 # and on the KVM of the host, as for the hostile parts of the bus.
-ic-negotiate   | tcg kvm-host kvm-k kvm-u kvm-nohv | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-heartbeat,period-ms=50,timeout-ms=1000 -smp 2 | suite=ic part=negotiate period=50 timeout=1000
-ic-hostile     | tcg kvm-host | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-heartbeat,period-ms=50,timeout-ms=1000 -smp 2 | suite=ic part=hostile period=50 timeout=1000
-ic-versions    | tcg kvm-host | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-heartbeat,period-ms=50,timeout-ms=1000 -smp 2 | suite=ic part=versions period=50 timeout=1000
+ic-negotiate   | tcg kvm-host kvm-k kvm-u kvm-nohv | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-heartbeat,period-ms=50,timeout-ms=500 -smp 2 | suite=ic part=negotiate period=50 timeout=500
+ic-hostile     | tcg kvm-host | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-heartbeat,period-ms=50,timeout-ms=500 -smp 2 | suite=ic part=hostile period=50 timeout=500
+ic-versions    | tcg kvm-host | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-heartbeat,period-ms=50,timeout-ms=500 -smp 2 | suite=ic part=versions period=50 timeout=500
 # Packets through a channel of vmbus-echo (suites/vmbus_bench.c, whose
 # checks count every echo): each packet must come back exactly once,
 # whether the guest waits for an interrupt, polls with its interrupt

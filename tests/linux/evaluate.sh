@@ -277,11 +277,18 @@ check_kexec() {
     return $ok
 }
 
+# guest_ic NAME: the version hv_utils says it agreed on for service NAME
+# ("Shutdown", "Heartbeat", "TimeSync"), the last time it said so.
+guest_ic() {
+    keys vmbus-dmesg= | sed -n "s/^vmbus-dmesg=hv_utils: $1 IC version //p" |
+        tail -n 1
+}
+
 # The shutdown service (hv-shutdown): bound in the guest at the version
 # QEMU shows, and system_powerdown over QMP (run.sh, after the kexec) made
 # the guest's kernel power off in order through it.
 check_shutdown_ic() {
-    gv=$(keys vmbus-dmesg= | sed -n 's/^vmbus-dmesg=hv_utils: Shutdown IC version //p' | tail -n 1)
+    gv=$(guest_ic Shutdown)
     hs=$(h shutdown-ic.state) hv=$(h shutdown-ic.version)
     n=$(keys shutdown-ic= | grep -c '=poweroff$')
     now="guest: version ${gv:-none}; QEMU: ${hs:-unreported}, version ${hv:-unreported}; system_powerdown $(h shutdown-ic.powerdown); orderly poweroffs in the guest: $n"
@@ -293,7 +300,7 @@ check_shutdown_ic() {
 # still answering at the end (its sequence number moved on since the
 # first look, across the reboot and the kexec).
 check_heartbeat() {
-    gv=$(keys vmbus-dmesg= | sed -n 's/^vmbus-dmesg=hv_utils: Heartbeat IC version //p' | tail -n 1)
+    gv=$(guest_ic Heartbeat)
     hs=$(h heartbeat.state) hv=$(h heartbeat.version)
     s1=$(h heartbeat.last-seq) s2=$(h heartbeat-end.last-seq)
     now="guest: version ${gv:-none}; QEMU: ${hs:-unreported}, version ${hv:-unreported}, last sequence number ${s1:-unreported} then ${s2:-unreported}, $(h heartbeat.bad-answers) bad answers, $(h heartbeat.dropped) dropped"
@@ -340,7 +347,7 @@ clock_off() {
         'BEGIN { split(h, t, " "); printf "%+.3f s", g - t[1] }'
 }
 check_timesync() {
-    gv=$(keys vmbus-dmesg= | sed -n 's/^vmbus-dmesg=hv_utils: TimeSync IC version //p' | tail -n 1)
+    gv=$(guest_ic TimeSync)
     hs=$(h timesync.state) hv=$(h timesync.version)
     s1=$(h timesync-before.syncs) s2=$(h timesync-after.syncs)
     now="guest: version ${gv:-none}; QEMU: ${hs:-unreported}, version ${hv:-unreported}, SYNCs ${s1:-?} then ${s2:-?}; the guest's clock against the host's: $(clock_off before) before, $(clock_off after) after a stop of $(h timesync.stopped) s"

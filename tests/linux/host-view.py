@@ -206,6 +206,20 @@ def stop_cont(path, seconds):
     return 0
 
 
+# The verbs besides view and reboot-resets: what runs them on the socket
+# and their arguments, and the key that says so when QMP failed.
+VERBS = {
+    "balloon": (lambda p, mib, s: balloon(p, int(mib), int(s)),
+                "balloon.after"),
+    "plug": (plug, "hotplug.deleted"),
+    "unplug": (lambda p, did, s: unplug(p, did, int(s)), "hotplug.deleted"),
+    "powerdown": (powerdown, "shutdown-ic.powerdown"),
+    "ic-reboot": (ic_reboot, "shutdown-ic.reboot"),
+    "lost": (lambda p, s, ready: lost(p, int(s), ready), "heartbeat.lost"),
+    "stop-cont": (lambda p, s: stop_cont(p, int(s)), "timesync.stopped"),
+}
+
+
 def main():
     if len(sys.argv) > 2 and sys.argv[2] == "reboot-resets":
         try:
@@ -217,41 +231,13 @@ def main():
         print("HOST: reboot.action=%s" % ("reset" if "return" in ans else
                                           ans["error"].get("desc")))
         return 0
-    if len(sys.argv) > 2 and sys.argv[2] == "stop-cont":
+    verb = sys.argv[2] if len(sys.argv) > 2 else "view"
+    if verb in VERBS:
+        run, key = VERBS[verb]
         try:
-            return stop_cont(sys.argv[1], int(sys.argv[3]))
-        except (OSError, EOFError, ValueError) as e:
-            print("HOST: timesync.stopped=unreachable (%s)" % e)
-            return 1
-    if len(sys.argv) > 2 and sys.argv[2] in ("ic-reboot", "lost"):
-        try:
-            if sys.argv[2] == "ic-reboot":
-                return ic_reboot(sys.argv[1])
-            return lost(sys.argv[1], int(sys.argv[3]), sys.argv[4])
-        except (OSError, EOFError, ValueError, KeyError) as e:
-            print("HOST: %s=unreachable (%s)" % (
-                "shutdown-ic.reboot" if sys.argv[2] == "ic-reboot"
-                else "heartbeat.lost", e))
-            return 1
-    if len(sys.argv) > 2 and sys.argv[2] == "powerdown":
-        try:
-            return powerdown(sys.argv[1])
-        except (OSError, EOFError, ValueError) as e:
-            print("HOST: shutdown-ic.powerdown=unreachable (%s)" % e)
-            return 1
-    if len(sys.argv) > 2 and sys.argv[2] in ("plug", "unplug"):
-        try:
-            if sys.argv[2] == "plug":
-                return plug(sys.argv[1], sys.argv[3], sys.argv[4])
-            return unplug(sys.argv[1], sys.argv[3], int(sys.argv[4]))
-        except (OSError, EOFError, ValueError, KeyError) as e:
-            print("HOST: hotplug.deleted=unreachable (%s)" % e)
-            return 1
-    if len(sys.argv) > 2 and sys.argv[2] == "balloon":
-        try:
-            return balloon(sys.argv[1], int(sys.argv[3]), int(sys.argv[4]))
-        except (OSError, EOFError, ValueError, KeyError) as e:
-            print("HOST: balloon.after=unreachable (%s)" % e)
+            return run(sys.argv[1], *sys.argv[3:])
+        except (OSError, EOFError, ValueError, KeyError, TypeError) as e:
+            print("HOST: %s=unreachable (%s)" % (key, e))
             return 1
     try:
         qmp = Qmp(sys.argv[1])

@@ -65,13 +65,17 @@ struct HvIcClass {
     /* The service's own parts of realize and unrealize (optional). */
     void (*realize)(HvIc *ic, Error **errp);
     void (*unrealize)(HvIc *ic);
+    /*
+     * The request goes into the ring now (it may have waited for room):
+     * the service may bring its body up to date (optional).
+     */
+    void (*refresh)(HvIc *ic, uint8_t *body, uint32_t len);
     /* Versions agreed: the service may send.  Main loop, as all below. */
     void (*ready)(HvIc *ic);
     /*
      * The answer to the request out: the guest's status and the body it
-     * sent back, @len bytes (checked against the IC header and the
-     * packet; at most what the request had, since the guest answers in
-     * place).
+     * sent back, @len bytes as its IC header says (checked to lie inside
+     * the packet; guest-chosen, up to 65535: read only what @len holds).
      */
     void (*answer)(HvIc *ic, uint32_t status, const uint8_t *body,
                    uint32_t len);
