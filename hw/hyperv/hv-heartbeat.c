@@ -17,6 +17,7 @@
 #include "qapi/error.h"
 #include "qapi/visitor.h"
 #include "hw/qdev-properties.h"
+#include "migration/vmstate.h"
 #include "hw/hyperv/hv-ic.h"
 #include "hw/hyperv/hv-log.h"
 #include "qapi/qapi-events-machine.h"
@@ -201,6 +202,22 @@ static void hv_heartbeat_get_age(Object *obj, Visitor *v, const char *name,
     visit_type_int64(v, name, &age, errp);
 }
 
+/*
+ * The sequence numbers go on across a migration, so that QMP's last-seq
+ * never goes back; the rest starts again when the versions are agreed.
+ */
+static const VMStateDescription vmstate_hv_heartbeat = {
+    .name = TYPE_HV_HEARTBEAT,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_STRUCT(parent, HvHeartbeat, 1, vmstate_hv_ic, HvIc),
+        VMSTATE_UINT64(seq, HvHeartbeat),
+        VMSTATE_UINT64(last_seq, HvHeartbeat),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static const Property hv_heartbeat_props[] = {
     DEFINE_PROP_UINT32("period-ms", HvHeartbeat, period_ms, 2000),
     DEFINE_PROP_UINT32("lost-ms", HvHeartbeat, lost_ms, 30000),
@@ -227,6 +244,7 @@ static void hv_heartbeat_class_init(ObjectClass *klass, void *data)
     icc->closed = hv_heartbeat_closed;
     dc->desc = "Hyper-V heartbeat integration service";
     device_class_set_props(dc, hv_heartbeat_props);
+    dc->vmsd = &vmstate_hv_heartbeat;
     /* Milliseconds since the last good answer, -1 before the first. */
     object_class_property_add(klass, "last-answer-age-ms", "int64",
                               hv_heartbeat_get_age, NULL, NULL, NULL);

@@ -17,6 +17,7 @@
 #include "qemu/module.h"
 #include "qapi/error.h"
 #include "qapi/visitor.h"
+#include "migration/vmstate.h"
 #include "hw/qdev-properties.h"
 #include "hw/hyperv/hv-ic.h"
 #include "hw/hyperv/hv-log.h"
@@ -83,6 +84,24 @@ const char *hv_ic_state_name(HvIcState state)
 {
     return state < ARRAY_SIZE(hv_ic_state_names) ?
            hv_ic_state_names[state] : "?";
+}
+
+bool hv_ic_add_standard_set(BusState *bus, Object *parent, Error **errp)
+{
+    static const char *const types[] = {
+        "hv-shutdown", "hv-heartbeat", "hv-timesync", "hv-kvp",
+    };
+    unsigned int i;
+
+    for (i = 0; i < ARRAY_SIZE(types); i++) {
+        DeviceState *dev = qdev_new(types[i]);
+
+        object_property_add_child(parent, types[i], OBJECT(dev));
+        if (!qdev_realize_and_unref(dev, bus, errp)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static const char *hv_ic_name(HvIc *ic)
@@ -426,6 +445,31 @@ static void hv_ic_reset(VMBusDevice *vdev)
     hv_ic_shut(HV_IC(vdev));
 }
 
+/*
+ * The VM runs again after an incoming migration or loadvm.  The channel
+ * migrated open with its rings, so the guest's driver still holds it;
+ * what the service was doing did not migrate.  Agree on the versions
+ * again on that channel, as Hyper-V does after a restore: the guest
+ * answers a NEGOTIATE at any time, and an answer to a request of the
+ * source that is still in the ring has an older transaction id.
+ * (Offering the channel again instead would take the guest's device
+ * away for a moment: Linux's KVP daemon exits when that happens.)
+ */
+static void hv_ic_vm_state(void *opaque, bool running, RunState rstate)
+{
+    HvIc *ic = opaque;
+
+    if (!running || !ic->loaded) {
+        return;
+    }
+    ic->loaded = false;
+    hv_ic_shut(ic);
+    ic->failure = NULL;
+    if (vmbus_channel_is_open(hv_ic_channel(ic))) {
+        hv_ic_negotiate(ic);
+    }
+}
+
 static void hv_ic_realize(VMBusDevice *vdev, Error **errp)
 {
     ERRP_GUARD();
@@ -442,6 +486,7 @@ static void hv_ic_realize(VMBusDevice *vdev, Error **errp)
     ic->timer = timer_new_ms(QEMU_CLOCK_VIRTUAL, hv_ic_expired, ic);
     ic->open_bh = qemu_bh_new_guarded(hv_ic_open_bh, ic,
                                       &DEVICE(ic)->mem_reentrancy_guard);
+    ic->vm_state = qemu_add_vm_change_state_handler(hv_ic_vm_state, ic);
 }
 
 static void hv_ic_unrealize(VMBusDevice *vdev)
@@ -456,7 +501,31 @@ static void hv_ic_unrealize(VMBusDevice *vdev)
     ic->timer = NULL;
     qemu_bh_delete(ic->open_bh);
     ic->open_bh = NULL;
+    qemu_del_vm_change_state_handler(ic->vm_state);
+    ic->vm_state = NULL;
 }
+
+static int hv_ic_post_load(void *opaque, int version_id)
+{
+    HV_IC(opaque)->loaded = true;
+    return 0;
+}
+
+/*
+ * What migrates: the transaction id, so that the destination's requests
+ * never take an id the source used last; the versions are agreed again.
+ */
+const VMStateDescription vmstate_hv_ic = {
+    .name = TYPE_HV_IC,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = hv_ic_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_STRUCT(parent, HvIc, 0, vmstate_vmbus_dev, VMBusDevice),
+        VMSTATE_UINT8(txid, HvIc),
+        VMSTATE_END_OF_LIST()
+    },
+};
 
 static char *hv_ic_get_state(Object *obj, Error **errp)
 {
@@ -513,6 +582,7 @@ static void hv_ic_class_init(ObjectClass *klass, void *data)
     vdc->channel_flags = VMBUS_CHANNEL_NAMED_PIPE_MODE |
                          VMBUS_CHANNEL_ENUMERATE_DEVICE_INTERFACE;
     device_class_set_props(dc, hv_ic_props);
+    dc->vmsd = &vmstate_hv_ic;
     object_class_property_add_str(klass, "state", hv_ic_get_state, NULL);
     object_class_property_add_str(klass, "version", hv_ic_get_version, NULL);
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);

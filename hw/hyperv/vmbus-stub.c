@@ -22,3 +22,21 @@ HvShutdownAnswer *qmp_hv_shutdown_guest(HvShutdownAction action,
     error_setg(errp, "this QEMU is built without the VMBus (CONFIG_VMBUS)");
     return NULL;
 }
+
+HvKvpInfo *qmp_query_hv_kvp(Error **errp)
+{
+    error_setg(errp, "this QEMU is built without the VMBus (CONFIG_VMBUS)");
+    return NULL;
+}
+
+void qmp_hv_kvp_set(const char *key, const char *value, bool has_pool,
+                    HvKvpPool pool, Error **errp)
+{
+    error_setg(errp, "this QEMU is built without the VMBus (CONFIG_VMBUS)");
+}
+
+void qmp_hv_kvp_delete(const char *key, bool has_pool, HvKvpPool pool,
+                       Error **errp)
+{
+    error_setg(errp, "this QEMU is built without the VMBus (CONFIG_VMBUS)");
+}

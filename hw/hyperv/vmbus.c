@@ -28,6 +28,7 @@
 #include "qemu/bitmap.h"
 #include "exec/address-spaces.h"      /* devices' DMA address space */
 #include "hw/hotplug.h"
+#include "hw/hyperv/hv-ic.h"            /* the standard set */
 #include "hw/hyperv/hv-log.h"           /* rate-limited guest errors */
 #include "hw/hyperv/hyperv.h"
 #include "hw/hyperv/vmbus-bridge.h"
@@ -2869,6 +2870,10 @@ static void vmbus_bridge_realize(DeviceState *dev, Error **errp)
     if (!qbus_realize(BUS(bridge->bus), errp)) {
         object_unparent(OBJECT(bridge->bus));
         bridge->bus = NULL;
+        return;
+    }
+    if (bridge->integration_services) {
+        hv_ic_add_standard_set(BUS(bridge->bus), OBJECT(dev), errp);
     }
 }
 
@@ -2908,9 +2913,15 @@ static const VMStateDescription vmstate_vmbus_bridge = {
     },
 };
 
-/* The ACPI node's interrupt (hw/i386/acpi-build.c); 7 as in QEMU 10.0.2. */
+/*
+ * irq: the ACPI node's interrupt (hw/i386/acpi-build.c), 7 as in QEMU
+ * 10.0.2.  integration-services: the standard set of integration
+ * services on the bus (hv_ic_add_standard_set()).
+ */
 static const Property vmbus_bridge_props[] = {
     DEFINE_PROP_UINT8("irq", VMBusBridge, irq, 7),
+    DEFINE_PROP_BOOL("integration-services", VMBusBridge,
+                     integration_services, false),
 };
 
 static void vmbus_bridge_class_init(ObjectClass *oc, void *data)

@@ -235,8 +235,13 @@ for kind in ${HV_LIBVIRT_KINDS:-windows passthrough linux-hidden}; do
     if [ "$path" = kvm-nohv ] && ! listed avic "$feats"; then
         feats="$feats avic"
     fi
+    # Where Linux picks Hyper-V it binds the shutdown service, which then
+    # takes libvirt's powerdowns (system_powerdown) from the button.
+    via=service
+    [ "$platform" != KVM ] || via=acpi
     {
         echo "HOST: expect.platform=$platform"
+        echo "HOST: expect.powerdown=$via"
         echo "HOST: expect.features=${feats# }"
         echo "HOST: expect.vocabulary=$vocab"
         [ -z "$spin" ] || echo "HOST: expect.spinlocks=$spin"

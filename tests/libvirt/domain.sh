@@ -18,10 +18,13 @@
 # TYPE is the domain type (qemu for TCG, kvm), EMULATOR the QEMU binary,
 # DIR the folder with vmlinuz and initrd.gz of tests/linux, where the
 # console is written too (DIR/KIND.console).  Every domain boots that
-# Linux guest directly, with a VMBus bridge and hv-balloon (libvirt has no
-# element for them: <qemu:commandline>), and waits for the ACPI power
-# button (hvtest.acpi in tests/linux/init.sh).  POSIX sh: it also runs in
-# the nested lab's busybox.
+# Linux guest directly, with a VMBus bridge that brings the standard set
+# of integration services, and hv-balloon (libvirt has no element for
+# them: <qemu:commandline>), and waits for the ACPI power button
+# (hvtest.acpi in tests/linux/init.sh).  Where the guest binds the
+# shutdown service, libvirt's shutdown and reboot reach it through the
+# service instead of the button.  POSIX sh: it also runs in the nested
+# lab's busybox.
 
 kind=${1:?usage: domain.sh KIND TYPE EMULATOR DIR}
 type=${2:?usage: domain.sh KIND TYPE EMULATOR DIR}
@@ -128,7 +131,7 @@ $panic
   </devices>
   <qemu:commandline>$debug
     <qemu:arg value='-device'/>
-    <qemu:arg value='vmbus-bridge'/>
+    <qemu:arg value='vmbus-bridge,integration-services=on'/>
     <qemu:arg value='-device'/>
     <qemu:arg value='hv-balloon'/>
   </qemu:commandline>

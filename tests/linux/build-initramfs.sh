@@ -4,8 +4,8 @@
 # build-initramfs.sh [BUILD]: assemble the Linux guest of the Linux-guest
 # test: BUILD/tests/linux/vmlinuz (Debian's kernel),
 # BUILD/tests/linux/initrd.gz (busybox, tests/linux/init.sh as /init, the
-# hv modules with their dependencies, cpuid, button and evdev, and
-# kexec), and
+# hv modules with their dependencies, cpuid, button, evdev and dummy,
+# kexec, and hv_kvp_daemon), and
 # BUILD/tests/linux/initrd-kexec.gz: the same with /boot/vmlinuz and
 # /boot/initrd.gz, so that the guest can kexec into itself once.  Rebuilt on every call; it takes a
 # second or two.
@@ -33,11 +33,15 @@ ird_file "$root" "$here/../lib/init-early.sh" /lib/init-early.sh 0644
 # hv_netvsc and hv_storvsc are optional: a kernel without them still tests
 # the bus itself.
 ird_modules "$root" "$kroot" "$rel" hv_vmbus hv_utils hv_balloon hv_sock \
-    cpuid button evdev \
+    cpuid button evdev dummy \
     'hv_netvsc?' 'hv_storvsc?'
 kx=$(PATH=$PATH:/usr/sbin:/sbin command -v kexec || true)
 [ -n "$kx" ] || die "kexec is missing: run scripts/host-setup.sh (kexec-tools)"
 ird_elf "$root" "$kx" /sbin/kexec
+# The KVP service's guest side (Debian's hyperv-daemons).
+[ -x /usr/sbin/hv_kvp_daemon ] ||
+    die "hv_kvp_daemon is missing: run scripts/host-setup.sh (hyperv-daemons)"
+ird_elf "$root" /usr/sbin/hv_kvp_daemon /sbin/hv_kvp_daemon
 ird_pack "$root" "$work/initrd.gz"
 mkdir -p "$root/boot"
 cp "$kroot/boot/vmlinuz-$rel" "$root/boot/vmlinuz"

@@ -25,7 +25,7 @@ qstatus=${2:-0}
 OWNER_BUS="the VMBus devices issue"
 case $where in
 tcg)
-    ENFORCED="boot kernel-log vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent enlightenments vmbus-version hv-modules devices-bound host-view balloon hotplug reboot kexec shutdown-ic heartbeat shutdown-ic-reboot heartbeat-lost timesync"
+    ENFORCED="boot kernel-log vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent enlightenments vmbus-version hv-modules devices-bound host-view balloon hotplug reboot kexec shutdown-ic heartbeat shutdown-ic-reboot heartbeat-lost timesync kvp migrate"
     PENDING= ;;
 kvm|kvm-nohv)
     ENFORCED="boot kernel-log vmbus-bridge modules-load hyperv-detected hv-clocksource stimer-clockevent enlightenments vmbus-version devices-bound host-view balloon hotplug reboot"
@@ -356,6 +356,35 @@ check_timesync() {
         clock_ok before && clock_ok after
 }
 
+# The KVP service (hv-kvp, read every second here; the guest's side is
+# hv_kvp_daemon): bound at the version QEMU shows; query-hv-kvp shows the
+# guest's name and the address of its dummy0; a key hv-kvp-set wrote is
+# in the daemon's pool with its value, and gone after hv-kvp-delete.
+check_kvp() {
+    gv=$(guest_ic KVP) hv=$(h kvp.version) ip=$(h kvp.NetworkAddressIPv4)
+    fq=$(h kvp.FullyQualifiedDomainName)
+    now="guest: daemon $(val kvp-daemon), version ${gv:-none}; QEMU: $(h kvp.state), version ${hv:-unreported}, $(h kvp.readings) readings, name ${fq:-unreported}, OS $(h kvp.OSName), IPv4 ${ip:-unreported}; hv-kvp-set $(h kvp.set), the guest reads '$(val kvp.set)'; hv-kvp-delete $(h kvp.delete), the guest reads '$(val kvp.deleted)'"
+    [ -n "$gv" ] && [ "$hv" = "$gv" ] || return 1
+    case ";$ip;" in *";192.0.2.10;"*) ;; *) return 1 ;; esac
+    [ "$fq" = hvtest-linux.example ] || return 1
+    [ "$(h kvp.set)" = ok ] && [ "$(val kvp.set)" = "set by QEMU" ] &&
+        [ "$(h kvp.delete)" = ok ] && [ "$(val kvp.deleted)" = "(absent)" ]
+}
+
+# Live migration with every service connected (run.sh, after the stop):
+# completed; on the destination the VM runs and every service is bound
+# again (the versions agreed anew on the channels the guest kept open),
+# KVP read again, and the guest's clock within 1 s of the host's.  The
+# checks after it (heartbeat-lost, shutdown-ic) run on the destination.
+check_migrate() {
+    svc=$(h migrate.services)
+    now="$(h migrate.status) in $(h migrate.took) s (the source exited with $(h migrate.src-exit)); destination $(h migrate.dst), services (shutdown, heartbeat, time sync, KVP) ${svc:-unreported} after $(h migrate.services-took) s, KVP readings $(h migrate.kvp-readings), SYNCs $(h migrate.syncs); the guest's clock against the host's: $(clock_off migrated)"
+    [ "$(h migrate.status)" = completed ] && [ "$(h migrate.dst)" = running ] &&
+        [ "$(h migrate.src-exit)" = 0 ] &&
+        echo ",$svc," | grep -Eq '^(,(ready|waiting)){4},$' &&
+        [ "$(h migrate.kvp-readings)" -gt 0 ] 2>/dev/null && clock_ok migrated
+}
+
 # The Hyper-V features the guest's CPUID shows (init.sh's cpuid.* lines),
 # by libvirt's names for them (<hyperv> of the domain XML and of
 # virsh domcapabilities): privileges in 0x40000003, hints in 0x40000004,
@@ -436,26 +465,36 @@ check_hyperv_features() {
 }
 
 # virsh start, virsh reboot and virsh shutdown (tests/libvirt: the host
-# writes what virsh said as HOST: libvirt.* lines).  A reboot presses the
-# power button and libvirt resets the powered-off guest: a second report,
-# complete.  A shutdown presses it again and the domain is shut off.
+# writes what virsh said as HOST: libvirt.* lines).  Both go to QEMU as
+# system_powerdown: where the guest bound the shutdown service
+# (expect.powerdown=service) the service takes it and the guest's kernel
+# powers off in order, and no button is pressed; elsewhere the power
+# button is.  A reboot is libvirt resetting the powered-off guest: a
+# second report, complete.  A shutdown powers off again, and the domain
+# is shut off.
 check_started() {
     now="virsh start: $(h libvirt.start)"
     [ "$(h libvirt.start)" = ok ]
 }
 presses() { printf '%s\n' "$report" | grep -c '^acpi=power-button$'; }
+poweroffs() { printf '%s\n' "$report" | grep -c '^shutdown-ic=poweroff$'; }
+powerdowns() {
+    echo "$(presses) power button presses and $(poweroffs) poweroffs through the shutdown service seen (expected through: $(h expect.powerdown))"
+}
 check_libvirt_reboot() {
     second=missing
     printf '%s\n' "$report" | awk '/^init=started$/ { n++ } n == 2' |
         grep -q '^done=' && second=complete
-    now="virsh reboot: $(h libvirt.reboot); $(presses) power button presses"
-    now="$now seen; second report $second"
+    now="virsh reboot: $(h libvirt.reboot); $(powerdowns); second report $second"
     [ "$(h libvirt.reboot)" = ok ] && [ "$second" = complete ]
 }
 check_libvirt_shutdown() {
-    now="virsh shutdown: $(h libvirt.shutdown); $(presses) power button"
-    now="$now presses seen"
-    [ "$(h libvirt.shutdown)" = "shut off" ] && [ "$(presses)" -ge 2 ]
+    now="virsh shutdown: $(h libvirt.shutdown); $(powerdowns)"
+    [ "$(h libvirt.shutdown)" = "shut off" ] || return 1
+    case $(h expect.powerdown) in
+    service) [ "$(poweroffs)" -ge 2 ] && [ "$(presses)" -eq 0 ] ;;
+    *) [ "$(presses)" -ge 2 ] ;;
+    esac
 }
 
 fails=0

@@ -3,7 +3,8 @@
 """host-view.py SOCKET view | SOCKET balloon MIB SECONDS |
     SOCKET plug TYPE ID | SOCKET unplug ID SECONDS | SOCKET reboot-resets |
     SOCKET powerdown | SOCKET ic-reboot | SOCKET lost SECONDS READY |
-    SOCKET stop-cont SECONDS
+    SOCKET stop-cont SECONDS | SOCKET kvp KEY VALUE SECONDS |
+    SOCKET kvp-delete KEY | SOCKET migrate URI DST_SOCKET SECONDS
 
 view: what QEMU shows of the VMBus of a running guest, as "HOST:
 key=value" lines for tests/linux/evaluate.sh, then the text of HMP's info
@@ -44,6 +45,21 @@ shutdown-ic.reboot=accepted|refused|error, shutdown-ic.reboot-status=
 stop-cont: stop the VM for SECONDS, then cont it: timesync-before.syncs=
 <n> before, timesync.stopped=<seconds>|<error>, and a second later
 timesync-after.syncs=<n>.
+kvp: wait at most SECONDS for query-hv-kvp (the KVP service, -device
+hv-kvp) to show the guest's IPv4 addresses, then hv-kvp-set KEY VALUE in
+the pool external: kvp.state=<state>, kvp.version=<major.minor>|none,
+kvp.readings=<n>, kvp.<FullyQualifiedDomainName|OSName|
+NetworkAddressIPv4>=<value>|none (the pool auto), kvp.set=ok|<error>.
+kvp-delete: hv-kvp-delete KEY; kvp.delete=ok|<error>.
+migrate: migrate the running guest to the QEMU listening on URI
+(-incoming) whose QMP is DST_SOCKET, then wait at most SECONDS for the
+destination to run and for each integration service there to be bound
+again (hv-shutdown, hv-heartbeat, hv-timesync in QOM, hv-kvp in
+query-hv-kvp with a new reading), and quit the source:
+migrate.status=completed|<status or error>, migrate.took=<s>,
+migrate.dst=<its run state>, migrate.services=<each state, in that
+order>, migrate.kvp-readings=<n>, migrate.syncs=<hv-timesync's SYNCs
+there>, migrate.services-took=<s after the migration>.
 lost: connect, create the file READY, then wait at most SECONDS for
 HV_HEARTBEAT_LOST: heartbeat.lost=<silence-ms>|none,
 heartbeat.lost-seq=<last-seq>.
@@ -192,6 +208,80 @@ def lost(path, seconds, ready):
     return 0
 
 
+def kvp(path, key, value, seconds):
+    qmp = Qmp(path, timeout=60)
+    auto = {}
+    end = time.monotonic() + seconds
+    while True:
+        info = qmp.cmd("query-hv-kvp")["return"]
+        auto = {i["key"]: i["value"] for i in info["items"]
+                if i["pool"] == "auto"}
+        if auto.get("NetworkAddressIPv4") or time.monotonic() > end:
+            break
+        time.sleep(0.5)
+    for k in ("state", "version", "readings"):
+        print("HOST: kvp.%s=%s" % (k, info.get(k, "none")))
+    for k in ("FullyQualifiedDomainName", "OSName", "NetworkAddressIPv4"):
+        print("HOST: kvp.%s=%s" % (k, auto.get(k) or "none"))
+    ans = qmp.cmd("hv-kvp-set", key=key, value=value)
+    qmp.close()
+    print("HOST: kvp.set=%s" % ("ok" if "return" in ans else
+                                ans["error"].get("desc")))
+    return 0
+
+
+def kvp_delete(path, key):
+    qmp = Qmp(path, timeout=60)
+    ans = qmp.cmd("hv-kvp-delete", key=key)
+    qmp.close()
+    print("HOST: kvp.delete=%s" % ("ok" if "return" in ans else
+                                   ans["error"].get("desc")))
+    return 0
+
+
+def migrate(path, uri, dst_path, seconds):
+    end = time.monotonic() + seconds
+    while not os.path.exists(dst_path) and time.monotonic() < end:
+        time.sleep(0.2)
+    src = Qmp(path, timeout=30)
+    dst = Qmp(dst_path, timeout=30)
+    t0 = time.monotonic()
+    ans = src.cmd("migrate", uri=uri)
+    status = ans["error"].get("desc") if "error" in ans else "none"
+    while "error" not in ans and time.monotonic() < end:
+        status = src.cmd("query-migrate")["return"].get("status", "none")
+        if status in ("completed", "failed", "cancelled"):
+            break
+        time.sleep(0.2)
+    t1 = time.monotonic()
+    print("HOST: migrate.status=%s" % status)
+    print("HOST: migrate.took=%.1f" % (t1 - t0))
+    run = "none"
+    states = []
+    readings = 0
+    while time.monotonic() < end:
+        run = dst.cmd("query-status")["return"]["status"]
+        states = [dst.cmd("qom-get", path="/machine/peripheral/" + d,
+                          property="state").get("return", "?")
+                  for d in ("hv-shutdown", "hv-heartbeat", "hv-timesync")]
+        kvp = dst.cmd("query-hv-kvp").get("return", {})
+        states.append(kvp.get("state", "?"))
+        readings = kvp.get("readings", 0)
+        if run == "running" and readings > 0 and \
+                all(st in ("ready", "waiting") for st in states):
+            break
+        time.sleep(0.2)
+    print("HOST: migrate.dst=%s" % run)
+    print("HOST: migrate.services=%s" % ",".join(states))
+    print("HOST: migrate.kvp-readings=%s" % readings)
+    print("HOST: migrate.services-took=%.1f" % (time.monotonic() - t1))
+    qom(dst, "migrate", "hv-timesync", ("syncs",))
+    dst.close()
+    src.cmd("quit")
+    src.close()
+    return 0
+
+
 def stop_cont(path, seconds):
     qmp = Qmp(path)
     qom(qmp, "timesync-before", "hv-timesync", ("syncs",))
@@ -217,6 +307,10 @@ VERBS = {
     "ic-reboot": (ic_reboot, "shutdown-ic.reboot"),
     "lost": (lambda p, s, ready: lost(p, int(s), ready), "heartbeat.lost"),
     "stop-cont": (lambda p, s: stop_cont(p, int(s)), "timesync.stopped"),
+    "kvp": (lambda p, k, v, s: kvp(p, k, v, int(s)), "kvp.set"),
+    "kvp-delete": (kvp_delete, "kvp.delete"),
+    "migrate": (lambda p, u, d, s: migrate(p, u, d, int(s)),
+                "migrate.status"),
 }
 
 

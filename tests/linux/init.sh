@@ -34,6 +34,9 @@
 #                                       (hv_utils) asked
 #   unbind.<device>=<status>            on the host's request (hvtest.hold)
 #   time.<tag>=<seconds.microseconds>   the wall clock, likewise
+#   kvp-daemon=started|none|<why not>   hv_kvp_daemon, for the KVP service
+#   kvp.<tag>=<value>|(absent)          a key of the host's KVP pool,
+#                                       likewise
 #
 # tests/linux/evaluate.sh turns the report into results.
 
@@ -137,6 +140,56 @@ r modules-deps "${deps_list# }"
 # modules register: give both a moment.
 [ -d /sys/bus/vmbus/devices ] && sleep 1
 
+# The KVP service (hv_utils) answers nothing before its daemon opens
+# /dev/vmbus/hv_kvp (there once the driver bound the device).  The
+# daemon reports the guest's name (its fully qualified name from
+# /etc/hosts), OS and addresses (dummy0 gives it one that is not
+# loopback) and keeps the host's pools in /var/lib/hyperv.
+hostname hvtest-linux
+mkdir -p /etc
+echo "hosts: files" >/etc/nsswitch.conf
+echo "127.0.1.1 hvtest-linux.example hvtest-linux" >/etc/hosts
+if ip link set dummy0 up 2>/dev/null; then
+    ip addr add 192.0.2.10/24 dev dummy0
+fi
+kvp=none
+if [ -x /sbin/hv_kvp_daemon ]; then
+    i=0
+    while [ ! -e /dev/vmbus/hv_kvp ] && [ "$i" -lt 25 ]; do
+        sleep 0.2
+        i=$((i + 1))
+    done
+    if [ -e /dev/vmbus/hv_kvp ]; then
+        mkdir -p /var/lib/hyperv
+        /sbin/hv_kvp_daemon -n >/tmp/kvp.log 2>&1 &
+        kvp_pid=$!
+        kvp=started
+    else
+        kvp="no /dev/vmbus/hv_kvp"
+    fi
+fi
+r kvp-daemon "$kvp"
+
+# kvp_value POOL KEY: the value of KEY in the daemon's file of POOL
+# (records of a 512-byte key and a 2048-byte value, each up to its
+# first NUL: the daemon leaves bytes of other strings after it), or
+# "(absent)"
+kvp_value() {
+    f=/var/lib/hyperv/.kvp_pool_$1
+    n=0
+    [ -f "$f" ] && n=$(($(stat -c %s "$f") / 2560))
+    i=0
+    while [ "$i" -lt "$n" ]; do
+        rec=$(dd if="$f" bs=2560 skip="$i" count=1 2>/dev/null | head -c 512 | tr '\0' '\n' | head -n 1)
+        if [ "$rec" = "$2" ]; then
+            dd if="$f" bs=2560 skip="$i" count=1 2>/dev/null | tail -c 2048 | tr '\0' '\n' | head -n 1
+            return
+        fi
+        i=$((i + 1))
+    done
+    echo "(absent)"
+}
+
 r clocksource "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
 r clocksources "$(cat /sys/devices/system/clocksource/clocksource0/available_clocksource 2>/dev/null || echo unknown)"
 for d in /sys/devices/system/clockevents/*; do
@@ -169,6 +222,8 @@ r "done" "$(cut -d' ' -f1 /proc/uptime)"
 #   unbind ID  hv_utils lets go of VMBus device ID (the heartbeat, say):
 #              unbind.ID=<status>
 #   time TAG   the guest answers time.TAG=<its wall clock, s.us>
+#   kvp TAG KEY  the guest answers kvp.TAG=<KEY's value in the KVP pool
+#              the host writes (hv-kvp-set), or (absent)>
 #   kexec      the guest kexecs into the kernel and initramfs in /boot
 #              (there only in the initramfs for it, initrd-kexec.gz; the
 #              one it boots has none), and reports again
@@ -212,6 +267,13 @@ if grep -qw hvtest.hold /proc/cmdline; then
                 i=$((i + 1))
             done
             r "vmbus.$1" "$(ls /sys/bus/vmbus/devices | wc -l) $(ls /sys/bus/vmbus/devices | tr '\n' ' ')" ;;
+        kvp)
+            # kvp TAG KEY: KEY's value in the host's pool (external)
+            set -- $tag
+            r "kvp.$1" "$(kvp_value 0 "$2")"
+            if [ -n "${kvp_pid:-}" ] && ! kill -0 "$kvp_pid" 2>/dev/null; then
+                r kvp-daemon "exited: $(tail -n 3 /tmp/kvp.log | tr '\n' ' ')"
+            fi ;;
         time)
             r "time.$tag" "$(adjtimex | awk '/tv_sec/ { s = $2 } /tv_usec/ { u = $2 } END { printf "%d.%06d", s, u }')" ;;
         unbind)

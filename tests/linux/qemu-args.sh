@@ -21,6 +21,6 @@ LINUX_APPEND="console=ttyS0 quiet loglevel=3 panic=-1"
 # heartbeat and time sync services, hv_utils); no NIC, no VGA.  No ACPI
 # S4: Linux's hv_balloon ignores every balloon request of a guest that can
 # hibernate (libvirt: <pm><suspend-to-disk enabled='no'/></pm>).
-LINUX_DEVICES="-nodefaults -display none -no-reboot -serial stdio -monitor none -global PIIX4_PM.disable_s4=1 -device vmbus-bridge -device hv-balloon -device hv-shutdown,id=hv-shutdown -device hv-heartbeat,id=hv-heartbeat,period-ms=1000,lost-ms=10000 -device hv-timesync,id=hv-timesync"
+LINUX_DEVICES="-nodefaults -display none -no-reboot -serial stdio -monitor none -global PIIX4_PM.disable_s4=1 -device vmbus-bridge -device hv-balloon -device hv-shutdown,id=hv-shutdown -device hv-heartbeat,id=hv-heartbeat,period-ms=1000,lost-ms=10000 -device hv-timesync,id=hv-timesync -device hv-kvp,id=hv-kvp,poll-ms=1000"
 # The heartbeat's instance GUID (Hyper-V's): its name in the guest.
 LINUX_HEARTBEAT_ID=fd149e91-82e0-4a7d-afa6-2a4166cbd7c0

@@ -52,6 +52,7 @@ work=$build/tests/linux
 cpu=max,$LINUX_HV_FLAGS_U
 LINUX_MEM_MB=1024
 console=$work/console-tcg.log
+dconsole=$work/console-tcg-dst.log
 
 host=$work/host-view.txt
 
@@ -69,24 +70,32 @@ ask() {
 # bus, then a balloon request of a quarter of its memory, with the
 # guest's memory before and after.
 live() {
-    timeout 60 python3 "$here/host-view.py" "$work/qmp.sock" view >"$host"
+    timeout 60 python3 "$here/host-view.py" "$qmp" view >"$host"
+    # KVP: the guest's addresses in QMP; a key the host sets, then
+    # deletes, as the guest's daemon stores it.
+    timeout 120 python3 "$here/host-view.py" "$qmp" kvp \
+        QemuKvpTest "set by QEMU" 60 >>"$host"
+    ask kvp set QemuKvpTest
+    timeout 90 python3 "$here/host-view.py" "$qmp" kvp-delete \
+        QemuKvpTest >>"$host"
+    ask kvp deleted QemuKvpTest
     ask mem before
-    timeout 260 python3 "$here/host-view.py" "$work/qmp.sock" balloon \
+    timeout 260 python3 "$here/host-view.py" "$qmp" balloon \
         $((LINUX_MEM_MB * 3 / 4)) 240 >>"$host"
     ask mem after
     # A VMBus device plugged and unplugged while the guest runs.
     n=$(tr -d '\r' <"$console" | sed -n 's/^LINUX: vmbus-devices=//p' | head -n 1)
-    timeout 30 python3 "$here/host-view.py" "$work/qmp.sock" plug \
+    timeout 30 python3 "$here/host-view.py" "$qmp" plug \
         vmbus-echo hotplug >>"$host"
     ask vmbus plugged $((n + 1))
-    timeout 90 python3 "$here/host-view.py" "$work/qmp.sock" unplug \
+    timeout 90 python3 "$here/host-view.py" "$qmp" unplug \
         hotplug 60 >>"$host"
     ask vmbus unplugged "$n"
     # A reboot: the guest connects to the bus again and binds hv_balloon.
-    timeout 30 python3 "$here/host-view.py" "$work/qmp.sock" \
+    timeout 30 python3 "$here/host-view.py" "$qmp" \
         reboot-resets >>"$host"
     # The reboot through the shutdown service (QMP hv-shutdown-guest).
-    timeout 60 python3 "$here/host-view.py" "$work/qmp.sock" ic-reboot \
+    timeout 60 python3 "$here/host-view.py" "$qmp" ic-reboot \
         >>"$host"
     reports 2
     # kexec: the kernel unloads the bus, the next one connects again.
@@ -96,13 +105,17 @@ live() {
     # question; then again 5 s after a 30 s stop (the time sync service
     # sets it when the VM runs again).
     asktime before
-    timeout 60 python3 "$here/host-view.py" "$work/qmp.sock" stop-cont 30 \
+    timeout 60 python3 "$here/host-view.py" "$qmp" stop-cont 30 \
         >>"$host"
     sleep 5
     asktime after
+    # Live migration with every service connected; the rest runs on the
+    # destination.
+    migrate_guest
+    asktime migrated
     # The guest lets go of the heartbeat: QEMU must say it is lost.
     rm -f "$work/lost.ready"
-    timeout 90 python3 "$here/host-view.py" "$work/qmp.sock" lost 60 \
+    timeout 90 python3 "$here/host-view.py" "$qmp" lost 60 \
         "$work/lost.ready" >"$work/lost.txt" &
     lpid=$!
     for _ in $(seq 1 100); do
@@ -115,12 +128,40 @@ live() {
     # The guest leaves through the shutdown service (hv-shutdown): QEMU
     # must exit by itself; if it does not within 60 s, the empty line
     # that boot() sends ends it.
-    timeout 30 python3 "$here/host-view.py" "$work/qmp.sock" powerdown \
+    timeout 30 python3 "$here/host-view.py" "$qmp" powerdown \
         >>"$host"
     for _ in $(seq 1 300); do
         kill -0 "$qpid" 2>/dev/null || break
         sleep 0.2
     done
+}
+
+# migrate_guest: a second QEMU with the same arguments and -incoming takes
+# the running guest over (host-view.py migrate, which quits the source);
+# from then on qpid, qmp, console and the guest's input (fd 3) are the
+# destination's.
+migrate_guest() {
+    rm -f "$work/console-dst.in" "$work/qmp-dst.sock" "$work/mig.sock"
+    mkfifo "$work/console-dst.in"
+    exec 4<>"$work/console-dst.in"
+    timeout --kill-after=10 "$limit" "$qemu" "${qemu_args[@]}" \
+        -qmp "unix:$work/qmp-dst.sock,server=on,wait=off" \
+        -incoming "unix:$work/mig.sock" <"$work/console-dst.in" \
+        >"$dconsole" 2>&1 &
+    dpid=$!
+    timeout 150 python3 "$here/host-view.py" "$qmp" migrate \
+        "unix:$work/mig.sock" "$work/qmp-dst.sock" 120 >>"$host"
+    wait "$qpid"
+    echo "HOST: migrate.src-exit=$?" >>"$host"
+    exec 3>&4 4>&-
+    rm -f "$work/console.in" "$work/console-dst.in"
+    qpid=$dpid qmp=$work/qmp-dst.sock console=$dconsole
+}
+
+# The guest's whole console: the source's, then the destination's.
+consoles() {
+    cat "$work/console-tcg.log"
+    [ ! -f "$dconsole" ] || cat "$dconsole"
 }
 
 # reports N: wait (3 minutes at most) for the guest's Nth report
@@ -143,13 +184,18 @@ reports() {
 # then sends the line.  The console's input is a FIFO held open here.
 boot() {
     set +e
-    rm -f "$work/console.in" "$work/qmp.sock" "$host"
+    rm -f "$work/console.in" "$work/qmp.sock" "$host" "$dconsole"
     mkfifo "$work/console.in"
     exec 3<>"$work/console.in"
-    timeout --kill-after=10 "$limit" "$qemu" -L "$firmware" -accel tcg -cpu "$cpu" \
-        -m "$LINUX_MEM_MB" -smp 2 "$@" ${LINUX_QEMU_ARGS:-} -qmp "unix:$work/qmp.sock,server=on,wait=off" \
-        -kernel "$work/vmlinuz" -initrd "$work/initrd-kexec.gz" \
-        -append "$LINUX_APPEND hvtest.hold" <"$work/console.in" >"$console" 2>&1 &
+    console=$work/console-tcg.log qmp=$work/qmp.sock
+    # shellcheck disable=SC2206 # LINUX_QEMU_ARGS is a list of arguments
+    qemu_args=(-L "$firmware" -accel tcg -cpu "$cpu" -m "$LINUX_MEM_MB"
+               -smp 2 "$@" ${LINUX_QEMU_ARGS:-}
+               -kernel "$work/vmlinuz" -initrd "$work/initrd-kexec.gz"
+               -append "$LINUX_APPEND hvtest.hold")
+    timeout --kill-after=10 "$limit" "$qemu" "${qemu_args[@]}" \
+        -qmp "unix:$qmp,server=on,wait=off" <"$work/console.in" \
+        >"$console" 2>&1 &
     qpid=$!
     while kill -0 "$qpid" 2>/dev/null; do
         if grep -q '^LINUX: done=' "$console"; then
@@ -187,14 +233,14 @@ if [ -z "$show" ]; then
     echo "linux: guest finished in ${took}s (QEMU status $qstatus)"
     {
         [ -z "$bridge" ] || echo "HOST: vmbus-bridge=refused by QEMU ($bridge); booted without it"
-        cat "$console"
+        consoles
         [ ! -f "$host" ] || cat "$host"
     } | "$here/evaluate.sh" tcg "$qstatus"
     exit
 fi
 
 # --show: the report in plain words.
-report=$(tr -d '\r' <"$console" | sed -n 's/^LINUX: //p')
+report=$(consoles | tr -d '\r' | sed -n 's/^LINUX: //p')
 val() { awk -v k="$1" 'index($0, k "=") == 1 { print substr($0, length(k) + 2); exit }' <<<"$report"; }
 keys() { awk -v p="$1" 'index($0, p) == 1 { print substr($0, length(p) + 1) }' <<<"$report"; }
 row() { printf '  %-22s %s\n' "$1" "$2"; }
@@ -224,7 +270,7 @@ while IFS= read -r l; do
     [ -n "$l" ] && row "kernel says" "$l"
 done <<<"$(keys hv-dmesg=; keys vmbus-dmesg=)"
 [ -z "$bridge" ] || row "VMBus bridge" "refused by QEMU ($bridge); booted without it"
-{ grep 'qemu-system-x86_64: ' "$console" || true; } | head -n 5 | while IFS= read -r l; do
+{ consoles | grep 'qemu-system-x86_64: ' || true; } | head -n 5 | while IFS= read -r l; do
     row "QEMU says" "${l#*qemu-system-x86_64: }"
 done
 row "time" "${took}s in all; the guest reported at uptime $(val "done")s"
@@ -235,6 +281,15 @@ if [ -n "$(hv balloon.after)" ]; then
 fi
 if [ -n "$(hv heartbeat.state)" ]; then
     row "heartbeat service" "$(hv heartbeat.state), version $(hv heartbeat.version): the guest answered heartbeat $(hv heartbeat.last-seq), later $(hv heartbeat-end.last-seq)"
+fi
+if [ -n "$(hv timesync.state)" ]; then
+    row "time sync service" "$(hv timesync.state), version $(hv timesync.version); after a 30 s stop the guest's clock is $(val time.after) s, the host's $(hv time.after | cut -d' ' -f1) s"
+fi
+if [ -n "$(hv kvp.state)" ]; then
+    row "KVP service" "$(hv kvp.state), version $(hv kvp.version); the guest says it is $(hv kvp.FullyQualifiedDomainName) ($(hv kvp.OSName)) at $(hv kvp.NetworkAddressIPv4); a key QEMU set: the guest read '$(val kvp.set)'"
+fi
+if [ -n "$(hv migrate.status)" ]; then
+    row "live migration" "$(hv migrate.status) in $(hv migrate.took) s; on the destination the services $(hv migrate.services) after $(hv migrate.services-took) s"
 fi
 if [ -n "$(hv shutdown-ic.state)" ]; then
     row "shutdown service" "$(hv shutdown-ic.state), version $(hv shutdown-ic.version); system_powerdown: $(hv shutdown-ic.powerdown), the guest: $(val shutdown-ic)"

@@ -520,6 +520,85 @@ static void test_ic_no_device(void)
     qtest_quit(qts);
 }
 
+/*
+ * vmbus-bridge,integration-services=on: the four services on the bus, in
+ * this order; KVP before a guest binds it: query-hv-kvp shows it closed
+ * with nothing read, hv-kvp-set refuses, and so does a pool the host
+ * does not write.  One more of the set beside it is refused.
+ */
+static void test_ic_standard_set(void)
+{
+    static const char *const types[] = {
+        "hv-shutdown", "hv-heartbeat", "hv-timesync", "hv-kvp",
+    };
+    QTestState *qts = qtest_init("-machine pc "
+                                 "-cpu qemu64,hv-vpindex=on,hv-synic=on "
+                                 "-device vmbus-bridge,integration-services=on");
+    QDict *resp, *ret;
+    QList *devs;
+    QListEntry *e;
+    const char *desc;
+    int i = 0;
+
+    resp = qtest_qmp(qts, "{'execute': 'query-vmbus'}");
+    devs = qdict_get_qlist(qdict_get_qdict(resp, "return"), "devices");
+    QLIST_FOREACH_ENTRY(devs, e) {
+        QDict *d = qobject_to(QDict, qlist_entry_obj(e));
+
+        g_assert_cmpint(i, <, ARRAY_SIZE(types));
+        g_assert_cmpstr(qdict_get_str(d, "type"), ==, types[i]);
+        i++;
+    }
+    g_assert_cmpint(i, ==, ARRAY_SIZE(types));
+    qobject_unref(resp);
+
+    resp = qtest_qmp(qts, "{'execute': 'query-hv-kvp'}");
+    ret = qdict_get_qdict(resp, "return");
+    g_assert_cmpstr(qdict_get_str(ret, "state"), ==, "closed");
+    g_assert_false(qdict_haskey(ret, "version"));
+    g_assert_cmpint(qdict_get_int(ret, "readings"), ==, 0);
+    g_assert_cmpint(qdict_get_int(ret, "age-ms"), ==, -1);
+    g_assert_true(qlist_empty(qdict_get_qlist(ret, "items")));
+    qobject_unref(resp);
+
+    resp = qtest_qmp(qts, "{'execute': 'hv-kvp-set', 'arguments': "
+                     "{'key': 'k', 'value': 'v'}}");
+    desc = qdict_get_str(qdict_get_qdict(resp, "error"), "desc");
+    g_assert_nonnull(strstr(desc, "has not bound"));
+    qobject_unref(resp);
+    resp = qtest_qmp(qts, "{'execute': 'hv-kvp-delete', 'arguments': "
+                     "{'key': 'k', 'pool': 'auto'}}");
+    desc = qdict_get_str(qdict_get_qdict(resp, "error"), "desc");
+    g_assert_nonnull(strstr(desc, "writes only the pools"));
+    qobject_unref(resp);
+    qtest_quit(qts);
+
+    expect_start_failure("-cpu qemu64,hv-vpindex,hv-synic "
+                         "-device vmbus-bridge,integration-services=on "
+                         "-device hv-kvp", "only one");
+}
+
+/* hv-kvp alone, hot-plugged and unplugged while the VM runs. */
+static void test_ic_kvp_hotplug(void)
+{
+    QTestState *qts = qtest_init("-machine pc "
+                                 "-cpu qemu64,hv-vpindex=on,hv-synic=on "
+                                 "-device vmbus-bridge");
+    QDict *resp;
+
+    resp = qtest_qmp(qts, "{'execute': 'query-hv-kvp'}");
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(resp, "error"),
+                                          "desc"), "no hv-kvp"));
+    qobject_unref(resp);
+    qtest_qmp_assert_success(qts, "{'execute': 'device_add', 'arguments': "
+                             "{'driver': 'hv-kvp', 'id': 'kvp'}}");
+    resp = qtest_qmp(qts, "{'execute': 'query-hv-kvp'}");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(resp, "return"), "state"),
+                    ==, "closed");
+    qobject_unref(resp);
+    qtest_quit(qts);
+}
+
 /* -device hyperv-testdev shows up in the QOM tree with its type. */
 static void test_testdev_qom(void)
 {
@@ -777,6 +856,8 @@ int main(int argc, char **argv)
     qtest_add_func("/hyperv/ic/unbound", test_ic_unbound);
     qtest_add_func("/hyperv/ic/refused", test_ic_refused);
     qtest_add_func("/hyperv/ic/no-device", test_ic_no_device);
+    qtest_add_func("/hyperv/ic/standard-set", test_ic_standard_set);
+    qtest_add_func("/hyperv/ic/kvp-hotplug", test_ic_kvp_hotplug);
     qtest_add_func("/hyperv/testdev/qom", test_testdev_qom);
     qtest_add_func("/hyperv/testdev/bogus-commands",
                    test_testdev_bogus_commands);

@@ -19,6 +19,7 @@
 
 #include "hw/hyperv/vmbus.h"
 #include "qemu/timer.h"
+#include "system/runstate.h"
 #include "qom/object.h"
 
 #define TYPE_HV_IC "hv-ic"
@@ -99,6 +100,8 @@ struct HvIc {
     uint8_t req[HV_IC_BODY_MAX];
     QEMUTimer *timer;           /* bounds the wait for an answer */
     QEMUBH *open_bh;            /* negotiates once the channel is open */
+    bool loaded;                /* by an incoming migration or loadvm */
+    VMChangeStateEntry *vm_state;
 
     /* What QMP shows. */
     uint64_t requests, answers, timeouts, dropped;
@@ -117,6 +120,19 @@ int hv_ic_request(HvIc *ic, const void *body, uint32_t len);
 
 /* Whether the service is bound and has nothing out. */
 bool hv_ic_ready(HvIc *ic);
+
+/*
+ * The standard set of services (shutdown, heartbeat, time sync, KVP,
+ * each with its defaults) on @bus, as children of @parent named by
+ * their types: vmbus-bridge,integration-services=on.
+ */
+bool hv_ic_add_standard_set(BusState *bus, Object *parent, Error **errp);
+
+/*
+ * The framework's migration state (every service's, unless the service
+ * has its own that includes it as its parent's).
+ */
+extern const VMStateDescription vmstate_hv_ic;
 
 /* The state's name, for QMP and traces. */
 const char *hv_ic_state_name(HvIcState state);

@@ -30,6 +30,17 @@
  *             heartbeat comes, and closing and opening the channel
  *             starts a new negotiation that works; an answer that comes
  *             after the host's bound is still taken
+ *  kvp        hv-kvp instead (-device hv-kvp,poll-ms=50,timeout-ms=500):
+ *             it offers KVP 3.0, 4.0 and 5.0; once agreed it reads the
+ *             guest's pools auto, then guest, one item per request
+ *             (ENUMERATE, 2580 bytes), and after "no more items" in the
+ *             last pool reads again a period later.  Items it cannot take
+ *             (a short answer; another operation, pool or index; a key
+ *             that is not UTF-16 or empty; an unknown value type; no
+ *             answer; more than 256 items) end the reading: the next
+ *             request starts a new one, a period later, instead of
+ *             asking for the next item.  Sizes past the key's and the
+ *             value's fields are clipped, not trusted
  */
 #include <stdint.h>
 
@@ -50,6 +61,7 @@
 
 #define IC_NEGOTIATE        0
 #define IC_HEARTBEAT        1
+#define IC_KVP              2
 #define IC_SHUTDOWN         3
 #define IC_TRANSACTION      0x1
 #define IC_REQUEST          0x2
@@ -62,6 +74,11 @@
 #define GUID_HEARTBEAT { {                                              \
     0x39, 0x4f, 0x16, 0x57, 0x15, 0x91, 0x78, 0x4e,                     \
     0xab, 0x55, 0x38, 0x2f, 0x3b, 0xd5, 0x42, 0x2d } }
+
+/* The KVP service's class, in wire order. */
+#define GUID_KVP { {                                                    \
+    0xe7, 0xf4, 0xa0, 0xa9, 0x45, 0x5a, 0x96, 0x4d,                     \
+    0xb8, 0x27, 0x8a, 0x84, 0x1e, 0x8c, 0x03, 0xe6 } }
 
 struct ic_hdr {
     uint32_t pipe_type;
@@ -159,18 +176,18 @@ static uint32_t heartbeat_answer(void)
     return len;
 }
 
-/* Connect, find hv-heartbeat, open its channel: the host then negotiates. */
-static bool setup(const char *what)
+/* Connect, find service @name, open its channel: the host negotiates. */
+static bool setup_service(const char *what, const struct vmbus_guid *class,
+                          const char *name)
 {
-    static const struct vmbus_guid hb = GUID_HEARTBEAT;
     const struct vmbus_msg_offer *o;
 
     if (!report(vmbus_connect(&bus) != 0, "%s: the bus connects", what) ||
         !report(vmbus_request_offers(&bus), "%s: offers delivered", what)) {
         return false;
     }
-    o = vmbus_find_offer(&bus, &hb);
-    if (!report(o != NULL, "%s: the heartbeat service is offered", what)) {
+    o = vmbus_find_offer(&bus, class);
+    if (!report(o != NULL, "%s: the %s service is offered", what, name)) {
         return false;
     }
     report((o->channel_flags & 0x10) && o->user_data[0] == 4,
@@ -179,6 +196,13 @@ static bool setup(const char *what)
     relid = o->child_relid;
     conn = o->connection_id;
     return vmbus_open_checked(&bus, relid, &ring, RING_PAGES, &gpadl, what);
+}
+
+static bool setup(const char *what)
+{
+    static const struct vmbus_guid hb = GUID_HEARTBEAT;
+
+    return setup_service(what, &hb, "heartbeat");
 }
 
 /* Close the channel and open it again over the same ring GPADL. */
@@ -196,11 +220,14 @@ static bool reopen(const char *what)
                   "%s: channel opened again (status 0x%x)", what, res.status);
 }
 
-/* The host's NEGOTIATE: what it offers, exactly. */
-static bool take_negotiate(const char *what)
+/*
+ * The host's NEGOTIATE: exactly @want (@n 16-bit words: the counts, the
+ * reserved word, then each version's major and minor), as @desc says.
+ */
+static bool take_negotiate_of(const char *what, const uint16_t *want,
+                              uint32_t n, const char *desc)
 {
-    static const uint16_t want[] = { 2, 2, 0, 0, 1, 0, 3, 0, 1, 0, 3, 0 };
-    uint16_t got[12];
+    uint16_t got[16];
     bool ok = ic_get(2000000) >= 0 && is_request(IC_NEGOTIATE);
 
     if (!report(ok,
@@ -210,11 +237,16 @@ static bool take_negotiate(const char *what)
         return false;
     }
     memcpy(got, req.body, sizeof(got));
-    return report(req.h.size == sizeof(want) &&
-                  !memcmp(got, want, sizeof(want)),
-                  "%s: it offers frameworks 1.0, 3.0 and heartbeat 1.0, "
-                  "3.0 (size %u, counts %u/%u)", what, req.h.size, got[0],
-                  got[1]);
+    return report(req.h.size == n * 2 && !memcmp(got, want, n * 2),
+                  "%s: it offers frameworks 1.0, 3.0 and %s (size %u, "
+                  "counts %u/%u)", what, desc, req.h.size, got[0], got[1]);
+}
+
+static bool take_negotiate(const char *what)
+{
+    static const uint16_t want[] = { 2, 2, 0, 0, 1, 0, 3, 0, 1, 0, 3, 0 };
+
+    return take_negotiate_of(what, want, 12, "heartbeat 1.0, 3.0");
 }
 
 /*
@@ -525,10 +557,261 @@ static void part_versions(void)
            (unsigned long)seq);
 }
 
+/* --- part=kvp ----------------------------------------------------- */
+
+#define KVP_ENUMERATE       3
+#define KVP_POOL_GUEST      1
+#define KVP_POOL_AUTO       2
+#define KVP_REG_SZ          1
+#define KVP_NO_MORE         0x80070103u
+#define KVP_ITEMS_MAX       256
+
+struct kvp_msg {
+    uint8_t op;
+    uint8_t pool;
+    uint16_t reserved;
+    uint32_t index;
+    uint32_t type;
+    uint32_t key_size;
+    uint32_t value_size;
+    uint8_t key[512];           /* UTF-16LE */
+    uint8_t value[2048];
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct kvp_msg) == 2580, "KVP messages");
+
+static struct kvp_msg *kvp_req(void)
+{
+    return (struct kvp_msg *)req.body;
+}
+
+static struct kvp_msg *kvp_ans(void)
+{
+    return (struct kvp_msg *)ans.body;
+}
+
+/* The next request within @usec: an ENUMERATE of @pool, item @index? */
+static bool take_kvp(uint64_t usec, uint8_t pool, uint32_t index)
+{
+    if (ic_get(usec) < 0 || !is_request(IC_KVP) ||
+        req.h.size != sizeof(struct kvp_msg)) {
+        return false;
+    }
+    req_tsc = rdtsc();
+    return kvp_req()->op == KVP_ENUMERATE && kvp_req()->pool == pool &&
+           kvp_req()->index == index;
+}
+
+/* ASCII @s as UTF-16LE with its NUL at @to. */
+static void kvp_str(uint8_t *to, const char *s)
+{
+    do {
+        *to++ = *s;
+        *to++ = 0;
+    } while (*s++);
+}
+
+/* The item of the request in req: @key = @value, strings. */
+static uint32_t kvp_item(const char *key, const char *value)
+{
+    uint32_t len = ic_answer(0);
+    struct kvp_msg *m = kvp_ans();
+
+    m->type = KVP_REG_SZ;
+    kvp_str(m->key, key);
+    kvp_str(m->value, value);
+    m->key_size = 2 * (strlen(key) + 1);
+    m->value_size = 2 * (strlen(value) + 1);
+    return len;
+}
+
+static bool put_item(const char *key, const char *value)
+{
+    return ic_put(&ans, kvp_item(key, value), req.h.txid);
+}
+
+static bool put_no_more(void)
+{
+    return ic_put(&ans, ic_answer(KVP_NO_MORE), req.h.txid);
+}
+
+/* Spoilers of a right item: the length to send (0: send nothing). */
+static uint32_t kvp_short(uint32_t len)
+{
+    ans.h.size = 8;
+    ans.h.pipe_size = sizeof(ans.h) - 8 + 8;
+    return IC_HDRS + 8;
+}
+
+static uint32_t kvp_op(uint32_t len)
+{
+    kvp_ans()->op = 0;
+    return len;
+}
+
+static uint32_t kvp_pool(uint32_t len)
+{
+    kvp_ans()->pool = KVP_POOL_GUEST;
+    return len;
+}
+
+static uint32_t kvp_index(uint32_t len)
+{
+    kvp_ans()->index++;
+    return len;
+}
+
+static uint32_t kvp_surrogate(uint32_t len)
+{
+    kvp_ans()->key[2] = 0x00;
+    kvp_ans()->key[3] = 0xd8;
+    return len;
+}
+
+static uint32_t kvp_empty_key(uint32_t len)
+{
+    kvp_ans()->key[0] = 0;
+    kvp_ans()->key[1] = 0;
+    return len;
+}
+
+static uint32_t kvp_type(uint32_t len)
+{
+    kvp_ans()->type = 99;
+    return len;
+}
+
+static uint32_t kvp_silent(uint32_t len)
+{
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    uint32_t (*spoil)(uint32_t len);
+} kvp_bad[] = {
+    { "an answer of 8 bytes", kvp_short },
+    { "another operation", kvp_op },
+    { "another pool", kvp_pool },
+    { "another index", kvp_index },
+    { "a key that is not UTF-16 (a lone surrogate)", kvp_surrogate },
+    { "an empty key", kvp_empty_key },
+    { "value type 99", kvp_type },
+    { "no answer", kvp_silent },
+};
+
+#define NR_KVP_BAD (sizeof(kvp_bad) / sizeof(kvp_bad[0]))
+
+/*
+ * A reading started anew (pool auto, item 0), later than a period after
+ * the request seen at @since: the last one was given up.
+ */
+static bool kvp_restarted(uint64_t since, uint64_t *took)
+{
+    bool ok = take_kvp(timeout_us * 4, KVP_POOL_AUTO, 0);
+
+    *took = gap_us(since);
+    return ok && *took >= period_us / 2;
+}
+
+static void part_kvp(void)
+{
+    static const struct vmbus_guid kvp = GUID_KVP;
+    static const uint16_t want[] = {
+        2, 3, 0, 0, 1, 0, 3, 0, 3, 0, 4, 0, 5, 0,
+    };
+    uint64_t t, took;
+    unsigned int i, n_ok = 0;
+    uint32_t len;
+    bool ok;
+
+    if (!setup_service("kvp", &kvp, "KVP") ||
+        !take_negotiate_of("kvp", want, 14, "KVP 3.0, 4.0, 5.0")) {
+        return;
+    }
+    ok = ic_put(&ans, negotiate_answer(IC_V(3, 0), IC_V(4, 0)), req.h.txid) &&
+         take_kvp(timeout_us * 4, KVP_POOL_AUTO, 0);
+    if (!report(ok && req.h.msg_major == 4,
+                "kvp: 3.0/4.0 answered: the host asks for item 0 of the "
+                "pool auto (ENUMERATE, %u bytes, KVP %u.%u)", req.h.size,
+                req.h.msg_major, req.h.msg_minor)) {
+        return;
+    }
+    t = req_tsc;
+    ok = put_item("HostName", "hvtest") &&
+         take_kvp(timeout_us, KVP_POOL_AUTO, 1);
+    took = gap_us(t);
+    report(ok && took < timeout_us, "kvp: an item answered brings the next "
+           "one (item 1, after %lu us)", (unsigned long)took);
+    ok = ok && put_no_more() && take_kvp(timeout_us, KVP_POOL_GUEST, 0);
+    report(ok, "kvp: \"no more items\" brings item 0 of the pool guest");
+    t = req_tsc;
+    ok = ok && put_no_more() && take_kvp(timeout_us * 4, KVP_POOL_AUTO, 0);
+    took = gap_us(t);
+    if (!report(ok && took >= period_us / 2, "kvp: the reading is complete: "
+                "the next starts after %lu us (period %lu us)",
+                (unsigned long)took, (unsigned long)period_us)) {
+        return;
+    }
+
+    /* Each spoiled item ends the reading; item 0 each time is right. */
+    for (i = 0; i < NR_KVP_BAD; i++) {
+        ok = put_item("HostName", "hvtest") &&
+             take_kvp(timeout_us, KVP_POOL_AUTO, 1);
+        t = req_tsc;
+        len = kvp_bad[i].spoil(kvp_item("OSName", "hvtest"));
+        if (ok && len) {
+            ok = ic_put(&ans, len, req.h.txid);
+        }
+        ok = ok && kvp_restarted(t, &took);
+        n_ok += report(ok, "kvp: item 1 answered with %s: the reading is "
+                       "given up, a new one starts after %lu us",
+                       kvp_bad[i].name, (unsigned long)took);
+        if (!ok) {
+            return;
+        }
+    }
+
+    /* Sizes past the fields: clipped to them, the strings still read. */
+    len = kvp_item("HostName", "hvtest");
+    kvp_ans()->key_size = 0xffffffff;
+    kvp_ans()->value_size = 0xffffffff;
+    t = req_tsc;
+    ok = ic_put(&ans, len, req.h.txid) &&
+         take_kvp(timeout_us, KVP_POOL_AUTO, 1);
+    took = gap_us(t);
+    report(ok && took < timeout_us, "kvp: key and value sizes of 4 GiB are "
+           "clipped: the item is taken, item 1 follows (%lu us)",
+           (unsigned long)took);
+
+    /* A pool that never ends: 256 items, then a new reading. */
+    for (i = 1; ok && i < KVP_ITEMS_MAX - 1; i++) {
+        ok = put_item("Key", "value") &&
+             take_kvp(timeout_us, KVP_POOL_AUTO, i + 1);
+    }
+    t = req_tsc;
+    ok = ok && put_item("Key", "value") && kvp_restarted(t, &took);
+    report(ok, "kvp: a pool of more than %u items is given up: after item "
+           "%u a new reading starts (%lu us)", KVP_ITEMS_MAX,
+           KVP_ITEMS_MAX - 1, (unsigned long)took);
+
+    /* Still usable: a whole reading, then the next a period later. */
+    ok = ok && put_no_more() && take_kvp(timeout_us, KVP_POOL_GUEST, 0);
+    t = req_tsc;
+    ok = ok && put_item("GuestKey", "guest value") &&
+         take_kvp(timeout_us, KVP_POOL_GUEST, 1) && put_no_more() &&
+         kvp_restarted(t, &took);
+    report(ok, "kvp: and a right reading is served again (%lu us to the "
+           "next)", (unsigned long)took);
+    report_info("kvp: %u of %u spoiled items ended the reading", n_ok,
+                (unsigned)NR_KVP_BAD);
+}
+
 static const struct suite_part parts[] = {
     { "negotiate", part_negotiate },
     { "hostile", part_hostile },
     { "versions", part_versions },
+    { "kvp", part_kvp },
 };
 
 static void ic_suite(void)
