@@ -255,6 +255,22 @@ static void run_rtt(const struct vb_mode *m, struct vb_chan *c)
  * echoes on the way; true once the host has read them all and, for the
  * echo, every echo is back.  *echoes counts them.
  */
+/* Why a stream stopped, with both rings' indices, for the log. */
+static void stream_stop(const struct vb_mode *m, struct vb_chan *c,
+                        const char *why, unsigned long written,
+                        unsigned long echoes)
+{
+    struct vmbus_ring_header *tx = vmbus_ring_send_hdr(&c->ring);
+    struct vmbus_ring_header *rx = vmbus_ring_recv_hdr(&c->ring);
+
+    report_info("%s: stopped: %s; %lu written, %lu echoed; send ring "
+                "write %u read %u, receive ring write %u read %u; %u "
+                "signals", m->name, why, written, echoes,
+                load32(&tx->write_index), load32(&tx->read_index),
+                load32(&rx->write_index), load32(&rx->read_index),
+                (unsigned)c->signals);
+}
+
 static bool stream_part(const struct vb_mode *m, struct vb_chan *c,
                         unsigned long first, unsigned long last,
                         unsigned long *echoes, unsigned long *bad)
@@ -276,17 +292,33 @@ static bool stream_part(const struct vb_mode *m, struct vb_chan *c,
             st.hdr.trans_id = seq;
             put = wait_for(vb_put(c, &st, sizeof(st), seq), ECHO_US);
         } else {
+            struct wait_bound wb;
+
+            /*
+             * The ring is full: wait for room or for an echo, whichever
+             * comes first.  The host publishes its read index after a
+             * whole batch, so the last echo of a batch can come before
+             * the room it made: waiting for an echo only, then, waits
+             * for one that cannot come.  The bound restarts with every
+             * echo.
+             */
             memcpy(payload, &seq, sizeof(seq));
+            wait_bound_start(&wb, ECHO_US);
             while (!(put = vb_put(c, payload, bench_size, seq))) {
-                len = vb_wait_get(c);
-                if (len < 0) {
+                len = vb_get(c);
+                if (len >= 0) {
+                    *bad += !echo_ok(len, 0x10000 + *echoes);
+                    (*echoes)++;
+                    wait_bound_start(&wb, ECHO_US);
+                } else if (wait_bound_expired(&wb)) {
                     break;
+                } else {
+                    cpu_relax();
                 }
-                *bad += !echo_ok(len, 0x10000 + *echoes);
-                (*echoes)++;
             }
         }
         if (!put) {
+            stream_stop(m, c, "the send ring stayed full", i, *echoes);
             return false;
         }
         while (!m->balloon && (len = vb_get(c)) >= 0) {
@@ -295,11 +327,16 @@ static bool stream_part(const struct vb_mode *m, struct vb_chan *c,
         }
     }
     if (m->balloon) {
-        return wait_for(load32(&h->read_index) == h->write_index, ECHO_US);
+        if (!wait_for(load32(&h->read_index) == h->write_index, ECHO_US)) {
+            stream_stop(m, c, "the host left packets unread", last, *echoes);
+            return false;
+        }
+        return true;
     }
     while (*echoes < last) {
         len = vb_wait_get(c);
         if (len < 0) {
+            stream_stop(m, c, "an echo did not come back", last, *echoes);
             return false;
         }
         *bad += !echo_ok(len, 0x10000 + *echoes);
