@@ -17,7 +17,7 @@ PKGS=(
     python3 python3-venv python3-pip
     libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev libslirp-dev
     flex bison dpkg-dev rsync cpio kmod
-    seabios ipxe-qemu busybox-static kexec-tools hyperv-daemons
+    seabios ipxe-qemu busybox-static kexec-tools hyperv-daemons linuxptp
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 )
 BACKPORT_PKGS=(meson python3-pycotap)

@@ -69,9 +69,6 @@ static const uint32_t hv_ic_fw_versions[] = {
     HV_IC_VERSION(1, 0), HV_IC_VERSION(3, 0),
 };
 
-/* A negotiation offers at most this many message versions. */
-#define HV_IC_MSG_VERSIONS_MAX  8
-
 static const char *const hv_ic_state_names[] = {
     [HV_IC_CLOSED] = "closed",
     [HV_IC_NEGOTIATING] = "negotiating",
@@ -220,7 +217,10 @@ int hv_ic_request(HvIc *ic, const void *body, uint32_t len)
     return 0;
 }
 
-/* Offer our versions: the first message on a channel the guest opened. */
+/*
+ * Offer our versions: the first message on a channel the guest opened.
+ * The service may leave out versions it cannot serve in this VM.
+ */
 static void hv_ic_negotiate(HvIc *ic)
 {
     HvIcClass *icc = HV_IC_GET_CLASS(ic);
@@ -230,18 +230,22 @@ static void hv_ic_negotiate(HvIc *ic)
         HvIcVersion v[ARRAY_SIZE(hv_ic_fw_versions) + HV_IC_MSG_VERSIONS_MAX];
     } QEMU_PACKED body = {
         .n.fw_count = cpu_to_le16(nfw),
-        .n.msg_count = cpu_to_le16(icc->nversions),
     };
 
     for (i = 0; i < nfw; i++) {
         body.v[i] = hv_ic_version_wire(hv_ic_fw_versions[i]);
     }
+    ic->noffered = 0;
     for (i = 0; i < icc->nversions; i++) {
-        body.v[nfw + i] = hv_ic_version_wire(icc->versions[i]);
+        if (!icc->offers || icc->offers(ic, icc->versions[i])) {
+            ic->offered[ic->noffered] = icc->versions[i];
+            body.v[nfw + ic->noffered++] = hv_ic_version_wire(icc->versions[i]);
+        }
     }
-    trace_hv_ic_negotiate(hv_ic_name(ic), icc->nversions);
+    body.n.msg_count = cpu_to_le16(ic->noffered);
+    trace_hv_ic_negotiate(hv_ic_name(ic), ic->noffered);
     hv_ic_start(ic, HV_IC_MSG_NEGOTIATE, &body,
-                sizeof(body.n) + (nfw + icc->nversions) * sizeof(body.v[0]),
+                sizeof(body.n) + (nfw + ic->noffered) * sizeof(body.v[0]),
                 HV_IC_NEGOTIATING);
 }
 
@@ -278,7 +282,7 @@ static void hv_ic_negotiated(HvIc *ic, const uint8_t *body, uint32_t len)
     msg = hv_ic_version_cpu(v[1]);
     if (!hv_ic_version_in(fw, hv_ic_fw_versions,
                           ARRAY_SIZE(hv_ic_fw_versions)) ||
-        !hv_ic_version_in(msg, icc->versions, icc->nversions)) {
+        !hv_ic_version_in(msg, ic->offered, ic->noffered)) {
         hv_guest_error("%s: the guest picked versions %u.%u/%u.%u, which "
                        "were not offered", hv_ic_name(ic), HV_IC_MAJOR(fw),
                        HV_IC_MINOR(fw), HV_IC_MAJOR(msg), HV_IC_MINOR(msg));

@@ -9,11 +9,11 @@
  * "hyperv" PTP clock for chrony.  Each message is a transaction the
  * guest answers.
  *
- * Versions 1.0 and 3.0.  Version 4.0 pairs the host's time with the
- * guest's reference time at the same moment, which needs that time from
- * every accelerator path; until then a guest that could take 4.0 takes
- * 3.0, which costs it the time between the sample and its reading of it
- * (milliseconds).
+ * Versions 1.0, 3.0 and 4.0.  Version 4.0 pairs the host's time with
+ * the partition's reference time at the same moment, so that the guest
+ * adds the time the message took to reach it; it is offered where the
+ * guest has a reference time (hv-time), which every accelerator path
+ * keeps (hyperv_ref_time()).
  */
 
 #include "qemu/osdep.h"
@@ -23,6 +23,7 @@
 #include "qapi/error.h"
 #include "hw/qdev-properties.h"
 #include "hw/hyperv/hv-ic.h"
+#include "hw/hyperv/hyperv.h"
 #include "system/runstate.h"
 #include "trace.h"
 
@@ -48,6 +49,19 @@ typedef struct HvTimesyncMsg {
     uint8_t reserved[3];
 } QEMU_PACKED HvTimesyncMsg;
 
+/* The message of version 4.0. */
+typedef struct HvTimesyncRefMsg {
+    uint64_t parent_time;       /* the host's UTC, FILETIME */
+    uint64_t ref_time;          /* the partition's reference time then */
+    uint8_t flags;
+    uint8_t leap_flags;
+    uint8_t stratum;
+    uint8_t reserved[5];
+} QEMU_PACKED HvTimesyncRefMsg;
+
+QEMU_BUILD_BUG_ON(sizeof(HvTimesyncMsg) != 28);
+QEMU_BUILD_BUG_ON(sizeof(HvTimesyncRefMsg) != 24);
+
 struct HvTimesync {
     HvIc parent;
     uint32_t sample_ms;
@@ -58,8 +72,16 @@ struct HvTimesync {
 };
 
 static const uint32_t hv_timesync_versions[] = {
-    HV_IC_VERSION(1, 0), HV_IC_VERSION(3, 0),
+    HV_IC_VERSION(1, 0), HV_IC_VERSION(3, 0), HV_IC_VERSION(4, 0),
 };
+
+/* 4.0 only where the guest has a reference time. */
+static bool hv_timesync_offers(HvIc *ic, uint32_t version)
+{
+    uint64_t ref;
+
+    return version < HV_IC_VERSION(4, 0) || hyperv_ref_time(&ref);
+}
 
 /* The host's UTC now, in 100 ns units since 1601. */
 static uint64_t hv_timesync_now(void)
@@ -68,31 +90,50 @@ static uint64_t hv_timesync_now(void)
 }
 
 /*
- * A message that waited for room in the ring carries the time it is
- * written at, not the time it was made: a late SYNC would set the
- * guest's clock back.
+ * Stamp a message with the host's time now and, in version 4.0, the
+ * reference time at that moment.  Also when it is written after waiting
+ * for room in the ring: a late SYNC would set the guest's clock back.
  */
+static void hv_timesync_stamp(uint8_t *body, uint32_t len)
+{
+    uint64_t ref = 0;
+
+    if (len == sizeof(HvTimesyncRefMsg)) {
+        hyperv_ref_time(&ref);
+        stq_le_p(body + offsetof(HvTimesyncRefMsg, ref_time), ref);
+    }
+    stq_le_p(body, hv_timesync_now());
+}
+
 static void hv_timesync_refresh(HvIc *ic, uint8_t *body, uint32_t len)
 {
-    uint64_t now = cpu_to_le64(hv_timesync_now());
-
-    assert(len == sizeof(HvTimesyncMsg));
-    memcpy(body + offsetof(HvTimesyncMsg, parent_time), &now, sizeof(now));
+    hv_timesync_stamp(body, len);
 }
 
 /* Send a SYNC if one is wanted, else a SAMPLE, when nothing is out. */
 static void hv_timesync_send(HvTimesync *ts)
 {
-    HvTimesyncMsg m = {
-        .parent_time = cpu_to_le64(hv_timesync_now()),
-        .flags = ts->sync_wanted ? HV_TIMESYNC_SYNC : HV_TIMESYNC_SAMPLE,
-    };
+    HvIc *ic = HV_IC(ts);
+    uint8_t flags = ts->sync_wanted ? HV_TIMESYNC_SYNC : HV_TIMESYNC_SAMPLE;
+    union {
+        HvTimesyncMsg v3;
+        HvTimesyncRefMsg v4;
+    } m = { };
+    uint32_t len;
 
-    if (!hv_ic_ready(HV_IC(ts))) {
+    if (!hv_ic_ready(ic)) {
         return;
     }
-    trace_hv_timesync_send(m.flags, le64_to_cpu(m.parent_time));
-    if (hv_ic_request(HV_IC(ts), &m, sizeof(m)) == 0) {
+    if (ic->msg_version >= HV_IC_VERSION(4, 0)) {
+        m.v4.flags = flags;
+        len = sizeof(m.v4);
+    } else {
+        m.v3.flags = flags;
+        len = sizeof(m.v3);
+    }
+    hv_timesync_stamp((uint8_t *)&m, len);
+    trace_hv_timesync_send(flags, ldq_le_p(&m));
+    if (hv_ic_request(ic, &m, len) == 0) {
         if (ts->sync_wanted) {
             ts->syncs++;
         } else {
@@ -200,6 +241,7 @@ static void hv_timesync_class_init(ObjectClass *klass, void *data)
     icc->msg_type = HV_IC_MSG_TIMESYNC;
     icc->versions = hv_timesync_versions;
     icc->nversions = ARRAY_SIZE(hv_timesync_versions);
+    icc->offers = hv_timesync_offers;
     icc->timeout_ms = 10000;
     icc->realize = hv_timesync_realize;
     icc->unrealize = hv_timesync_unrealize;

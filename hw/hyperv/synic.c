@@ -166,6 +166,18 @@ bool hyperv_is_synic_enabled(void)
     return synic_present;
 }
 
+static bool (*ref_time_source)(uint64_t *ref);
+
+void hyperv_set_ref_time_source(bool (*source)(uint64_t *ref))
+{
+    ref_time_source = source;
+}
+
+bool hyperv_ref_time(uint64_t *ref)
+{
+    return ref_time_source && ref_time_source(ref);
+}
+
 static SynICState *get_synic(CPUState *cs)
 {
     Object *obj = object_resolve_path_component(OBJECT(cs), "synic");

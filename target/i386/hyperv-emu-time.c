@@ -574,6 +574,18 @@ static void hv_time_kvm_retry_arm(void)
 }
 
 /* The vCPU that stands for the partition's TSC: the first of ours. */
+/* hyperv_ref_time() on this path. */
+static bool hv_emu_ref_time(uint64_t *ref)
+{
+    X86CPU *cpu = hv_time_cpu();
+
+    if (!cpu) {
+        return false;
+    }
+    *ref = hv_ref_now(cpu);
+    return true;
+}
+
 static X86CPU *hv_time_cpu(void)
 {
     CPUState *cs;
@@ -1416,6 +1428,7 @@ void hv_emu_time_realize(X86CPU *cpu)
     }
     if (hv_time_wanted(cpu)) {
         hv_time_init(cpu);
+        hyperv_set_ref_time_source(hv_emu_ref_time);
     }
     t = g_new0(HvEmuTime, 1);
     t->cpu = cpu;

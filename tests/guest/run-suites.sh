@@ -180,6 +180,8 @@ vmbus-subchannels | tcg kvm-host kvm-k kvm-u kvm-nohv | -cpu @CPU@,hv-vpindex,hv
 ic-negotiate   | tcg kvm-host kvm-k kvm-u kvm-nohv | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-heartbeat,period-ms=50,timeout-ms=500 -smp 2 | suite=ic part=negotiate period=50 timeout=500
 ic-hostile     | tcg kvm-host | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-heartbeat,period-ms=50,timeout-ms=500 -smp 2 | suite=ic part=hostile period=50 timeout=500
 ic-versions    | tcg kvm-host | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-heartbeat,period-ms=50,timeout-ms=500 -smp 2 | suite=ic part=versions period=50 timeout=500
+ic-timesync    | tcg kvm-host kvm-k kvm-u kvm-nohv | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-timesync,sample-ms=50,timeout-ms=500 -smp 2 | suite=ic part=timesync period=50 timeout=500
+ic-timesync-notime | tcg kvm-host | -cpu @CPU@,hv-vpindex,hv-synic,hv-runtime -device vmbus-bridge -device hv-timesync,sample-ms=50,timeout-ms=500 -smp 2 | suite=ic part=timesync period=50 timeout=500 v4=0
 ic-kvp         | tcg kvm-host | -cpu @CPU@,hv-vpindex,hv-synic,hv-time,hv-stimer,hv-runtime -device vmbus-bridge -device hv-kvp,poll-ms=50,timeout-ms=500 -smp 2 | suite=ic part=kvp period=50 timeout=500
 # Packets through a channel of vmbus-echo (suites/vmbus_bench.c, whose
 # checks count every echo): each packet must come back exactly once,

@@ -5,7 +5,7 @@
 # test: BUILD/tests/linux/vmlinuz (Debian's kernel),
 # BUILD/tests/linux/initrd.gz (busybox, tests/linux/init.sh as /init, the
 # hv modules with their dependencies, cpuid, button, evdev and dummy,
-# kexec, and hv_kvp_daemon), and
+# kexec, hv_kvp_daemon and phc_ctl), and
 # BUILD/tests/linux/initrd-kexec.gz: the same with /boot/vmlinuz and
 # /boot/initrd.gz, so that the guest can kexec into itself once.  Rebuilt on every call; it takes a
 # second or two.
@@ -42,6 +42,10 @@ ird_elf "$root" "$kx" /sbin/kexec
 [ -x /usr/sbin/hv_kvp_daemon ] ||
     die "hv_kvp_daemon is missing: run scripts/host-setup.sh (hyperv-daemons)"
 ird_elf "$root" /usr/sbin/hv_kvp_daemon /sbin/hv_kvp_daemon
+# The time sync service's PTP clock, read with linuxptp's phc_ctl.
+[ -x /usr/sbin/phc_ctl ] ||
+    die "phc_ctl is missing: run scripts/host-setup.sh (linuxptp)"
+ird_elf "$root" /usr/sbin/phc_ctl /sbin/phc_ctl
 ird_pack "$root" "$work/initrd.gz"
 mkdir -p "$root/boot"
 cp "$kroot/boot/vmlinuz-$rel" "$root/boot/vmlinuz"

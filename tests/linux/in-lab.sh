@@ -79,7 +79,8 @@ ask() {
 
 # live: as run.sh does under TCG, over HMP: the host's view of the bus
 # (HOST: lines for evaluate.sh), then a balloon request of a quarter of
-# the guest's memory, with the guest's memory before and after.
+# the guest's memory, with the guest's memory before and after, a
+# hot-plug, a reboot, and the integration services' state.
 live() {
     v=$(hmp "info vmbus")
     echo "$v" | sed 's/^/HOST: info-vmbus| /' >"$host"
@@ -144,6 +145,34 @@ live() {
         sleep 0.2
         j=$((j + 1))
     done
+    # The integration services after the reboot, as QOM shows them (the
+    # keys host-view.py uses); the heartbeat's number again a few
+    # heartbeats later.
+    j=0
+    while [ "$j" -lt 50 ] && [ "$(qom hv-kvp readings)" = 0 ]; do
+        sleep 0.2
+        j=$((j + 1))
+    done
+    for p in state version last-seq bad-answers dropped; do
+        echo "HOST: heartbeat.$p=$(qom hv-heartbeat $p)" >>"$host"
+    done
+    for p in state version syncs; do
+        echo "HOST: timesync.$p=$(qom hv-timesync $p)" >>"$host"
+    done
+    for p in state version readings; do
+        echo "HOST: kvp.$p=$(qom hv-kvp $p)" >>"$host"
+    done
+    sleep 3
+    echo "HOST: heartbeat-end.last-seq=$(qom hv-heartbeat last-seq)" >>"$host"
+    for p in state version; do
+        echo "HOST: shutdown-ic.$p=$(qom hv-shutdown $p)" >>"$host"
+    done
+}
+
+# qom ID PROP: a property of the device with id ID (HMP qom-get), bare
+qom() {
+    v=$(hmp "qom-get /machine/peripheral/$1 $2" | head -n 1 | tr -d '"')
+    echo "${v:-none}"
 }
 
 t0=$(cut -d' ' -f1 /proc/uptime)
@@ -166,6 +195,15 @@ while kill -0 "$qpid" 2>/dev/null && [ "$i" -lt $((limit * 5)) ]; do
     if [ -z "$lived" ] && grep -q '^LINUX: done=' "$log"; then
         lived=1
         live
+        # The guest leaves through the shutdown service (system_powerdown);
+        # if it has not within 30 s, the empty line ends it.
+        hmp system_powerdown >/dev/null
+        echo "HOST: shutdown-ic.powerdown=sent" >>"$host"
+        j=0
+        while [ "$j" -lt 150 ] && kill -0 "$qpid" 2>/dev/null; do
+            sleep 0.2
+            j=$((j + 1))
+        done
         echo >&3
     fi
     sleep 0.2

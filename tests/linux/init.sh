@@ -34,6 +34,7 @@
 #                                       (hv_utils) asked
 #   unbind.<device>=<status>            on the host's request (hvtest.hold)
 #   time.<tag>=<seconds.microseconds>   the wall clock, likewise
+#   ptp.<tag>=<seconds.nanoseconds>     the time sync service's PTP clock
 #   kvp-daemon=started|none|<why not>   hv_kvp_daemon, for the KVP service
 #   kvp.<tag>=<value>|(absent)          a key of the host's KVP pool,
 #                                       likewise
@@ -170,6 +171,18 @@ if [ -x /sbin/hv_kvp_daemon ]; then
 fi
 r kvp-daemon "$kvp"
 
+# ptp_time: the time of the PTP clock of the time sync service (clock
+# name "hyperv"; it follows the host's samples), s.ns, or why not
+ptp_time() {
+    for c in /sys/class/ptp/ptp*; do
+        [ "$(cat "$c/clock_name" 2>/dev/null)" = hyperv ] || continue
+        phc_ctl -q "/dev/${c##*/}" get 2>&1 |
+            sed -n 's/.*clock time is \([0-9.]*\).*/\1/p' | head -n 1
+        return
+    done
+    echo "no hyperv PTP clock"
+}
+
 # kvp_value POOL KEY: the value of KEY in the daemon's file of POOL
 # (records of a 512-byte key and a 2048-byte value, each up to its
 # first NUL: the daemon leaves bytes of other strings after it), or
@@ -221,7 +234,8 @@ r "done" "$(cut -d' ' -f1 /proc/uptime)"
 #   reboot     the guest reboots at once (and reports again)
 #   unbind ID  hv_utils lets go of VMBus device ID (the heartbeat, say):
 #              unbind.ID=<status>
-#   time TAG   the guest answers time.TAG=<its wall clock, s.us>
+#   time TAG   the guest answers time.TAG=<its wall clock, s.us> and
+#              ptp.TAG=<the hyperv PTP clock's time, s.ns>
 #   kvp TAG KEY  the guest answers kvp.TAG=<KEY's value in the KVP pool
 #              the host writes (hv-kvp-set), or (absent)>
 #   kexec      the guest kexecs into the kernel and initramfs in /boot
@@ -275,7 +289,8 @@ if grep -qw hvtest.hold /proc/cmdline; then
                 r kvp-daemon "exited: $(tail -n 3 /tmp/kvp.log | tr '\n' ' ')"
             fi ;;
         time)
-            r "time.$tag" "$(adjtimex | awk '/tv_sec/ { s = $2 } /tv_usec/ { u = $2 } END { printf "%d.%06d", s, u }')" ;;
+            r "time.$tag" "$(adjtimex | awk '/tv_sec/ { s = $2 } /tv_usec/ { u = $2 } END { printf "%d.%06d", s, u }')"
+            r "ptp.$tag" "$(ptp_time)" ;;
         unbind)
             echo "$tag" >/sys/bus/vmbus/drivers/hv_utils/unbind
             r "unbind.$tag" $? ;;

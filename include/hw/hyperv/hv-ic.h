@@ -41,6 +41,9 @@ OBJECT_DECLARE_TYPE(HvIc, HvIcClass, HV_IC)
 #define HV_IC_S_OK              0x00000000u
 #define HV_IC_E_FAIL            0x80004005u
 
+/* A service speaks at most this many message versions. */
+#define HV_IC_MSG_VERSIONS_MAX  8
+
 /* The largest body a request or an answer may have (KVP's IP info). */
 #define HV_IC_BODY_MAX          7428
 
@@ -60,6 +63,11 @@ struct HvIcClass {
     uint16_t msg_type;
     const uint32_t *versions;
     unsigned int nversions;
+    /*
+     * Whether to offer @version now (optional; without it, all): a
+     * version whose messages need what this VM lacks stays out.
+     */
+    bool (*offers)(HvIc *ic, uint32_t version);
     /* How long the guest has to answer a request, by default (ms). */
     uint32_t timeout_ms;
 
@@ -90,6 +98,8 @@ struct HvIc {
     VMBusDevice parent;
 
     HvIcState state;
+    uint32_t offered[HV_IC_MSG_VERSIONS_MAX];   /* in the last NEGOTIATE */
+    unsigned int noffered;
     uint32_t fw_version;        /* agreed (READY, WAITING) */
     uint32_t msg_version;
     uint32_t timeout_ms;        /* property "timeout-ms"; 0: the class's */

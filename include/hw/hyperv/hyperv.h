@@ -154,6 +154,14 @@ typedef struct HvSintRouteOps {
 void hyperv_set_sint_route_ops(const HvSintRouteOps *ops);
 
 /*
+ * The partition's reference time (TIME_REF_COUNT, 100 ns units) as the
+ * guest would read it now: false when the guest has none (no hv-time).
+ * The accelerator path that keeps it sets the source; BQL.
+ */
+bool hyperv_ref_time(uint64_t *ref);
+void hyperv_set_ref_time_source(bool (*source)(uint64_t *ref));
+
+/*
  * The synthetic debugger (hv-syndbg): hypercalls and MSR actions,
  * forwarded to the one registered debugger device.
  */

@@ -198,6 +198,25 @@ static const HvSintRouteOps kvm_hv_sint_ops = {
     .set_event_conn = kvm_hv_set_event_conn,
 };
 
+/*
+ * hyperv_ref_time() on the kernel path: KVM counts the partition's
+ * reference time from its kvmclock (TIME_REF_COUNT is the kvmclock in
+ * 100 ns units, and the TSC page KVM writes follows it), which
+ * KVM_GET_CLOCK reads.
+ */
+static bool kvm_hv_ref_time(uint64_t *ref)
+{
+    struct kvm_clock_data data = {};
+
+    if (!first_cpu ||
+        !hyperv_feat_enabled(X86_CPU(first_cpu), HYPERV_FEAT_TIME) ||
+        kvm_vm_ioctl(kvm_state, KVM_GET_CLOCK, &data) < 0) {
+        return false;
+    }
+    *ref = data.clock / 100;
+    return true;
+}
+
 /* --- the vCPU's SynIC on the kernel path ------------------------------- */
 
 int hyperv_x86_synic_add(X86CPU *cpu)
@@ -205,6 +224,7 @@ int hyperv_x86_synic_add(X86CPU *cpu)
     Error *err = NULL;
 
     hyperv_set_sint_route_ops(&kvm_hv_sint_ops);
+    hyperv_set_ref_time_source(kvm_hv_ref_time);
     if (!hyperv_synic_add(CPU(cpu), &err)) {
         error_report_err(err);
         return -ENOMEM;

@@ -41,6 +41,14 @@
  *             request starts a new one, a period later, instead of
  *             asking for the next item.  Sizes past the key's and the
  *             value's fields are clipped, not trusted
+ *  timesync   hv-timesync instead (sample-ms as period=): with v4=1 (the
+ *             guest has hv-time) it offers time sync 1.0, 3.0 and 4.0,
+ *             and after 4.0 is agreed a SYNC then SAMPLEs of 24 bytes
+ *             come, each with the partition's reference time of its
+ *             moment: never ahead of TIME_REF_COUNT read when it
+ *             arrives, at most the bound behind it, and the host's time
+ *             advancing with it; with v4=0 (no hv-time) it offers 1.0 and
+ *             3.0 only, and 3.0 brings messages of 28 bytes
  */
 #include <stdint.h>
 
@@ -62,6 +70,7 @@
 #define IC_NEGOTIATE        0
 #define IC_HEARTBEAT        1
 #define IC_KVP              2
+#define IC_TIMESYNC         4
 #define IC_SHUTDOWN         3
 #define IC_TRANSACTION      0x1
 #define IC_REQUEST          0x2
@@ -79,6 +88,11 @@
 #define GUID_KVP { {                                                    \
     0xe7, 0xf4, 0xa0, 0xa9, 0x45, 0x5a, 0x96, 0x4d,                     \
     0xb8, 0x27, 0x8a, 0x84, 0x1e, 0x8c, 0x03, 0xe6 } }
+
+/* The time sync service's class, in wire order. */
+#define GUID_TIMESYNC { {                                               \
+    0x30, 0xe6, 0x27, 0x95, 0xae, 0xd0, 0x7b, 0x49,                     \
+    0xad, 0xce, 0xe8, 0x0a, 0xb0, 0x17, 0x5c, 0xaf } }
 
 struct ic_hdr {
     uint32_t pipe_type;
@@ -807,11 +821,125 @@ static void part_kvp(void)
                 (unsigned)NR_KVP_BAD);
 }
 
+/* --- part=timesync ------------------------------------------------ */
+
+#define TS_SYNC             0x1
+#define TS_SAMPLE           0x2
+/* 100 ns units since 1601 of 2020-01-01: a host time is later. */
+#define TS_FILETIME_2020    132223104000000000ull
+
+struct ts_v4 {
+    uint64_t parent_time;
+    uint64_t ref_time;
+    uint8_t flags;
+    uint8_t leap_flags;
+    uint8_t stratum;
+    uint8_t reserved[5];
+} __attribute__((packed));
+
+struct ts_v3 {
+    uint64_t parent_time;
+    uint64_t child_time;
+    uint64_t round_trip;
+    uint8_t flags;
+    uint8_t reserved[3];
+} __attribute__((packed));
+
+/* A time sync request within @usec; @ref gets TIME_REF_COUNT on arrival. */
+static bool take_ts(uint64_t usec, uint32_t size, uint64_t *ref)
+{
+    if (ic_get(usec) < 0 || !is_request(IC_TIMESYNC)) {
+        return false;
+    }
+    *ref = rdmsr(HV_X64_MSR_TIME_REF_COUNT);
+    return req.h.size == size;
+}
+
+static void part_timesync(void)
+{
+    static const struct vmbus_guid ts = GUID_TIMESYNC;
+    static const uint16_t want4[] = {
+        2, 3, 0, 0, 1, 0, 3, 0, 1, 0, 3, 0, 4, 0,
+    };
+    static const uint16_t want3[] = { 2, 2, 0, 0, 1, 0, 3, 0, 1, 0, 3, 0 };
+    unsigned long v4 = 1;
+    uint64_t ref, first_ref = 0, first_host = 0, lag, worst = 0;
+    int64_t drift;
+    struct ts_v4 m;
+    struct ts_v3 m3;
+    unsigned int i;
+    bool ok;
+
+    opt_get_ulong("v4", 1, &v4);
+    if (!setup_service("timesync", &ts, "time sync")) {
+        return;
+    }
+    if (!v4) {
+        if (!take_negotiate_of("timesync", want3, 12,
+                               "time sync 1.0, 3.0 (no 4.0 without "
+                               "hv-time)")) {
+            return;
+        }
+        ok = ic_put(&ans, negotiate_answer(IC_V(3, 0), IC_V(3, 0)),
+                    req.h.txid) &&
+             ic_get(timeout_us * 4) >= 0 && is_request(IC_TIMESYNC);
+        memcpy(&m3, req.body, sizeof(m3));
+        report(ok && req.h.size == sizeof(m3) && m3.flags == TS_SYNC &&
+               m3.parent_time > TS_FILETIME_2020, "timesync: 3.0 agreed: a "
+               "SYNC of %u bytes with the host's time", req.h.size);
+        return;
+    }
+    if (!take_negotiate_of("timesync", want4, 14,
+                           "time sync 1.0, 3.0, 4.0")) {
+        return;
+    }
+    ok = ic_put(&ans, negotiate_answer(IC_V(3, 0), IC_V(4, 0)), req.h.txid) &&
+         take_ts(timeout_us * 4, sizeof(m), &ref);
+    memcpy(&m, req.body, sizeof(m));
+    if (!report(ok && m.flags == TS_SYNC && m.parent_time > TS_FILETIME_2020,
+                "timesync: 4.0 agreed: a SYNC of %u bytes (flags %u) with "
+                "the host's time", req.h.size, m.flags)) {
+        return;
+    }
+    for (i = 0; i < 10 && ok; i++) {
+        /* Answered, each brings the next SAMPLE a period later. */
+        memcpy(&m, req.body, sizeof(m));
+        ok = m.ref_time <= ref && ref - m.ref_time <= timeout_us * 10;
+        lag = ref - m.ref_time;
+        worst = lag > worst ? lag : worst;
+        if (!i) {
+            first_ref = m.ref_time;
+            first_host = m.parent_time;
+        }
+        if (!report(ok, "timesync: message %u: its reference time %lu is "
+                    "%lu us behind TIME_REF_COUNT on arrival (%lu), not "
+                    "ahead and within the bound", i,
+                    (unsigned long)m.ref_time, (unsigned long)lag / 10,
+                    (unsigned long)ref)) {
+            return;
+        }
+        ok = ic_put(&ans, ic_answer(0), req.h.txid) &&
+             take_ts(timeout_us * 4, sizeof(m), &ref);
+        ok = ok && ((struct ts_v4 *)req.body)->flags == TS_SAMPLE;
+    }
+    report(ok, "timesync: a SAMPLE follows each answer");
+    memcpy(&m, req.body, sizeof(m));
+    drift = (int64_t)(m.parent_time - first_host) -
+            (int64_t)(m.ref_time - first_ref);
+    report(drift < 200000 && drift > -200000, "timesync: over %lu ms the "
+           "host's time and the reference time advanced together (apart "
+           "by %ld us)", (unsigned long)(m.ref_time - first_ref) / 10000,
+           (long)drift / 10);
+    report_info("timesync: the longest way of a message: %lu us",
+                (unsigned long)worst / 10);
+}
+
 static const struct suite_part parts[] = {
     { "negotiate", part_negotiate },
     { "hostile", part_hostile },
     { "versions", part_versions },
     { "kvp", part_kvp },
+    { "timesync", part_timesync },
 };
 
 static void ic_suite(void)
