@@ -101,8 +101,8 @@ QEMU_BUILD_BUG_ON(sizeof(HvKvpMsg) != 2580);
 QEMU_BUILD_BUG_ON(sizeof(HvKvpMsg) > HV_IC_BODY_MAX);
 
 /* The pools a reading goes through, in order. */
-static const uint8_t hv_kvp_read_pools[] = {
-    HV_KVP_WIRE_AUTO, HV_KVP_WIRE_GUEST,
+static const HvKvpPool hv_kvp_read_pools[] = {
+    HV_KVP_POOL_AUTO, HV_KVP_POOL_GUEST,
 };
 
 /* What hv-kvp-set and hv-kvp-delete wait for, in their own frame. */
@@ -230,7 +230,7 @@ static void hv_kvp_kick(HvKvp *s)
         s->next = NULL;
         s->next_tail = &s->next;
     }
-    m.pool = hv_kvp_read_pools[s->pool_idx];
+    m.pool = hv_kvp_pool_wire[hv_kvp_read_pools[s->pool_idx]];
     m.en.index = cpu_to_le32(s->index);
     if (hv_ic_request(ic, &m, sizeof(m)) == 0) {
         trace_hv_kvp_request(m.op, m.pool, s->index);
@@ -288,8 +288,12 @@ static void hv_kvp_item(HvKvp *s, const HvKvpMsg *m, uint32_t len)
         hv_kvp_bad(s, "an item's answer is short");
         return;
     }
+    if (s->index == HV_KVP_ITEMS_MAX) {
+        hv_kvp_bad(s, "a pool has more items than QEMU reads");
+        return;
+    }
     if (m->op != HV_KVP_OP_ENUMERATE ||
-        m->pool != hv_kvp_read_pools[s->pool_idx] ||
+        m->pool != hv_kvp_pool_wire[hv_kvp_read_pools[s->pool_idx]] ||
         le32_to_cpu(m->en.index) != s->index) {
         hv_kvp_bad(s, "an item's answer names another request");
         return;
@@ -304,13 +308,11 @@ static void hv_kvp_item(HvKvp *s, const HvKvpMsg *m, uint32_t len)
         return;
     }
     item = g_new0(HvKvpItem, 1);
-    item->pool = s->pool_idx ? HV_KVP_POOL_GUEST : HV_KVP_POOL_AUTO;
+    item->pool = hv_kvp_read_pools[s->pool_idx];
     item->key = key;
     item->value = value;
     QAPI_LIST_APPEND(s->next_tail, item);
-    if (++s->index == HV_KVP_ITEMS_MAX) {
-        hv_kvp_bad(s, "a pool has more items than QEMU reads");
-    }
+    s->index++;
 }
 
 /* Wake the command waiting, from a bottom half. */

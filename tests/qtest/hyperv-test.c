@@ -578,7 +578,7 @@ static void test_ic_standard_set(void)
                          "-device hv-kvp", "only one");
 }
 
-/* hv-kvp alone, hot-plugged and unplugged while the VM runs. */
+/* hv-kvp alone, hot-plugged while the VM runs. */
 static void test_ic_kvp_hotplug(void)
 {
     QTestState *qts = qtest_init("-machine pc "

@@ -798,16 +798,20 @@ static void part_kvp(void)
            "clipped: the item is taken, item 1 follows (%lu us)",
            (unsigned long)took);
 
-    /* A pool that never ends: 256 items, then a new reading. */
-    for (i = 1; ok && i < KVP_ITEMS_MAX - 1; i++) {
+    /*
+     * A pool that never ends: 256 items are taken (the host asks for
+     * item 256), and one more gives the reading up.
+     */
+    for (i = 1; ok && i < KVP_ITEMS_MAX; i++) {
         ok = put_item("Key", "value") &&
              take_kvp(timeout_us, KVP_POOL_AUTO, i + 1);
     }
     t = req_tsc;
     ok = ok && put_item("Key", "value") && kvp_restarted(t, &took);
-    report(ok, "kvp: a pool of more than %u items is given up: after item "
-           "%u a new reading starts (%lu us)", KVP_ITEMS_MAX,
-           KVP_ITEMS_MAX - 1, (unsigned long)took);
+    report(ok, "kvp: a pool of more than %u items is given up: items 0 to "
+           "%u taken, item %u answered, a new reading starts (%lu us)",
+           KVP_ITEMS_MAX, KVP_ITEMS_MAX - 1, KVP_ITEMS_MAX,
+           (unsigned long)took);
 
     /* Still usable: a whole reading, then the next a period later. */
     ok = ok && put_no_more() && take_kvp(timeout_us, KVP_POOL_GUEST, 0);
