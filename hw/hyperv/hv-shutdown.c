@@ -152,13 +152,22 @@ static void hv_shutdown_timeout(HvIc *ic)
 }
 
 /*
- * The channel closed (the driver let go, or a reset) before the guest
- * answered: a system_powerdown is not lost, it goes to the button.
+ * The channel closed before the guest answered.  If the driver let go, a
+ * system_powerdown is not lost: it goes to the button.  If the VM is
+ * being reset, it is dropped with the rest of the boot it was meant for:
+ * pressed now, the button would stay latched in the chipset (its status
+ * bit is set whether or not the event is enabled) for the next boot.
  */
 static void hv_shutdown_closed(HvIc *ic)
 {
-    hv_shutdown_to_acpi(HV_SHUTDOWN(ic));
-    hv_shutdown_wake(HV_SHUTDOWN(ic), false, 0);
+    HvShutdown *s = HV_SHUTDOWN(ic);
+
+    if (device_is_in_reset(DEVICE(ic))) {
+        s->from_powerdown = false;
+    } else {
+        hv_shutdown_to_acpi(s);
+    }
+    hv_shutdown_wake(s, false, 0);
 }
 
 /* system_powerdown: ours while the guest has the service bound. */

@@ -632,6 +632,8 @@ static void hv_time_system_reset(void *opaque)
         hv_time_kvm_unsync(hv_ref_now(cpu));
     }
     hv_time.ref_tsc = 0;
+    /* Each boot may ask again as often as the first (until decided). */
+    hv_time.kvm_tries = 0;
     CPU_FOREACH(cs) {
         X86_CPU(cs)->env.msr_hv_tsc = 0;
     }
