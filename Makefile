@@ -5,7 +5,7 @@
 #   make            build qemu-system-x86_64 with our overlay (build/qemu)
 #   make run        boot a Linux guest with the Hyper-V flags and show what it sees
 #   make check      build everything and run every test layer
-#   make upstream   build pristine QEMU 10.0.2 (build/upstream), the reference
+#   make upstream   build pristine QEMU 10.0.2 (build/up/qemu), the reference
 #   make bench      benchmarks, ours against upstream (bench/README.md)
 #
 # Everything generated lives under $(B) (git-ignored).  Each target installs
@@ -27,14 +27,23 @@ TARBALL := $(B)/dl/qemu_10.0.2+ds.orig.tar.xz
 endif
 QEMU_SRC := $(B)/src/qemu
 QEMU_BUILD := $(B)/qemu
-UP_SRC := $(B)/src/upstream
-UP_BUILD := $(B)/upstream
+# The reference's tree and build sit as ours do (build/up/src/qemu beside
+# build/up/qemu, as build/src/qemu beside build/qemu): the compile command
+# of a file is then the same in both, and the reference's build takes
+# from ccache every file our overlay does not change.
+UP_SRC := $(B)/up/src/qemu
+UP_BUILD := $(B)/up/qemu
 QEMU := $(QEMU_BUILD)/qemu-system-x86_64
 FIRMWARE := $(B)/firmware
 export CCACHE_DIR ?= $(B)/ccache
 # Paths relative to the top, so that clones and worktrees share hits.
 export CCACHE_BASEDIR ?= $(TOP)
 export CCACHE_NOHASHDIR ?= 1
+# A miss compiles once (the dependencies from -MD), not preprocesses first.
+export CCACHE_DEPEND ?= 1
+# QEMU's configure names the compiler to meson, which then adds no ccache
+# of its own: ccache goes into CC.
+CONFIGURE_CC := ccache cc
 
 CONFIGURE_FLAGS := --target-list=x86_64-softmmu --enable-kvm --enable-tcg \
 	--enable-fdt=system --disable-docs --disable-install-blobs \
@@ -70,7 +79,7 @@ $(B)/.src-qemu: $(TARBALL) $(OVERLAY) $(PATCHES) scripts/prepare-tree.sh Makefil
 
 $(B)/.src-upstream: $(TARBALL) $(wildcard patches/base.series patches/base/*.patch) \
 		scripts/prepare-tree.sh
-	scripts/prepare-tree.sh $(TARBALL) $(UP_SRC)
+	PRISTINE=$(B)/src/.pristine scripts/prepare-tree.sh $(TARBALL) $(UP_SRC)
 	@touch $@
 
 # --- configure and build ------------------------------------------------
@@ -78,14 +87,14 @@ $(B)/.src-upstream: $(TARBALL) $(wildcard patches/base.series patches/base/*.pat
 # later changes to meson files are picked up by ninja itself.
 define configure_rule
 $(1)/config-host.mak: $(2) $(B)/.host-setup
-	@if [ ! -f $$@ ] || [ "$$$$(cat $(1)/.configure-flags 2>/dev/null)" != "$(CONFIGURE_FLAGS)" ] || \
+	@if [ ! -f $$@ ] || [ "$$$$(cat $(1)/.configure-flags 2>/dev/null)" != "CC=$(CONFIGURE_CC) $(CONFIGURE_FLAGS)" ] || \
 	    [ $(B)/.host-setup -nt $$@ ]; then \
 		echo "configure: $(1)"; \
 		mkdir -p $(1); \
-		cd $(1) && $(3)/configure $(CONFIGURE_FLAGS) >configure.log 2>&1 || \
+		cd $(1) && CC="$(CONFIGURE_CC)" $(3)/configure $(CONFIGURE_FLAGS) >configure.log 2>&1 || \
 			{ tail -n 30 configure.log; \
 			echo "configure failed: see $(1)/configure.log"; exit 1; }; \
-		echo "$(CONFIGURE_FLAGS)" >$(1)/.configure-flags; \
+		echo "CC=$(CONFIGURE_CC) $(CONFIGURE_FLAGS)" >$(1)/.configure-flags; \
 		touch $$@; \
 	fi
 endef

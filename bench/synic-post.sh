@@ -33,7 +33,7 @@
 #   --qemu PATH            our QEMU (default: BUILD/qemu/qemu-system-x86_64),
 #                          also L0's; --firmware DIR its firmware
 #   --upstream-qemu PATH   upstream 10.0.2 (default:
-#                          BUILD/upstream/qemu-system-x86_64, make upstream);
+#                          BUILD/up/qemu/qemu-system-x86_64, make upstream);
 #                          --upstream-firmware DIR its firmware
 #   --guest-image FILE     the test guest (default: BUILD/tests/guest/hvtest.elf)
 #   --sides "LIST"         the sides to run, in the order of the first
@@ -143,7 +143,7 @@ table=$out/synic-post.txt
 if [ -z "$from_log" ]; then
     qemu=$(realpath -m "${qemu:-$build/qemu/qemu-system-x86_64}")
     firmware=$(realpath -m "${firmware:-$build/firmware}")
-    up_qemu=$(realpath -m "${up_qemu:-$build/upstream/qemu-system-x86_64}")
+    up_qemu=$(realpath -m "${up_qemu:-$build/up/qemu/qemu-system-x86_64}")
     up_firmware=$(realpath -m "${up_firmware:-$(dirname "$up_qemu")/firmware}")
     image=$(realpath -m "${image:-$build/tests/guest/hvtest.elf}")
     [ -x "$qemu" ] || die "$qemu is missing: make qemu"

@@ -12,7 +12,8 @@
 # A configuration with a smoke command also starts its x86_64 emulator
 # once (firmware from FIRMWARE, as made by scripts/link-firmware.sh).
 # NAME picks configurations; without one, all run.  BUILD_JOBS (default:
-# the number of cores) is ninja's -j.  Compiles go through
+# the number of cores) is ninja's -j; BUILD_LOAD, if set, its -l (no new
+# job while the load average is above it).  Compiles go through
 # ccache (CCACHE_DIR and CCACHE_BASEDIR come from the Makefile): QEMU's
 # configure names the compiler to meson, which then adds no ccache of its
 # own, so it is part of CC.  The exit status is 0 only when every
@@ -73,7 +74,8 @@ build_one() {
     fi
     # -k 0: every error of the configuration in one run, not just the first.
     # shellcheck disable=SC2086
-    ninja -C "$dir" -j"${BUILD_JOBS:-$(nproc)}" -k 0 $targets || { echo "build failed"; return 1; }
+    ninja -C "$dir" -j"${BUILD_JOBS:-$(nproc)}" ${BUILD_LOAD:+-l "$BUILD_LOAD"} \
+        -k 0 $targets || { echo "build failed"; return 1; }
     if [ -n "$smoke" ]; then
         "smoke_$smoke" "$dir" || { echo "the smoke test failed"; return 1; }
     fi

@@ -11,6 +11,8 @@
 # --checksum, so only files whose content changed get a new modification
 # time: after one overlay file is edited, ninja rebuilds only what uses it;
 # after a patch is edited or removed, DEST is again exactly tarball + series.
+# PRISTINE names the folder of the unpacked tarball (default: .pristine
+# beside DEST), so that two trees can share one.
 set -euo pipefail
 
 die() { echo "prepare-tree: $*" >&2; exit 1; }
@@ -20,12 +22,13 @@ dest=${2:?usage: prepare-tree.sh TARBALL DEST [overlay]}
 mode=${3:-}
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=$(dirname "$dest")
-pristine=$work/.pristine
+pristine=${PRISTINE:-$work/.pristine}
 stage=$work/.stage-$(basename "$dest")
+mkdir -p "$work"
 
 command -v rsync >/dev/null || die "rsync is missing: run scripts/host-setup.sh"
 
-# The unpacked tarball is kept read-only beside DEST and remade only when
+# The unpacked tarball is kept read-only and remade only when
 # the tarball changes.
 if [ ! -f "$pristine/.tarball" ] ||
    [ "$(cat "$pristine/.tarball")" != "$(realpath "$tarball")" ] ||

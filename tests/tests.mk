@@ -32,9 +32,10 @@ include tests/guest/guest.mk tests/nested/nested.mk tests/linux/linux.mk
 # terminal and to the layer's log; the exit status is kept beside it.
 define run_layer
 	@mkdir -p $(RESULTS)
-	@echo "== Layer $(1) =="
-	@rc=0; { $(2); } 2>&1 | tee $(RESULTS)/$(1).log || rc=$$?; \
-		echo $$rc >$(RESULTS)/$(1).rc; exit $$rc
+	@echo "== Layer $(1) == (started $$(date -u +%T) UTC)"
+	@rc=0; t0=$$(date +%s); { $(2); } 2>&1 | tee $(RESULTS)/$(1).log || rc=$$?; \
+		echo $$rc >$(RESULTS)/$(1).rc; \
+		echo "== Layer $(1): $$(( $$(date +%s) - t0 )) s =="; exit $$rc
 endef
 
 check-qtest: qemu
@@ -58,9 +59,10 @@ run-check-builds:
 
 # The nested lab's first four boots run L1 on one TCG thread, which leaves
 # the second core of a 2-core machine idle: the builds layer compiles on
-# it (one job) while the lab runs, and its output is printed when it ends.
-# Both start after the upstream build, so the lab's time bounds see one
-# compile, not three.
+# it while the lab runs, and its output is printed when it ends.  It
+# starts a second compile only while the load average is below 1.5, that
+# is once the layers in front have ended.  Both start after the upstream
+# build, so the lab's time bounds see one compile, not three.
 FOREGROUND_LAYERS := $(filter-out builds,$(LAYERS))
 EARLY_LAYERS := qtest guest
 
@@ -71,7 +73,7 @@ check: qemu $(GUEST_IMAGE)
 		$(MAKE) --no-print-directory check-$$layer || true; \
 	done
 	@$(MAKE) --no-print-directory upstream
-	@BUILD_JOBS=1 $(MAKE) --no-print-directory run-check-builds \
+	@BUILD_JOBS=2 BUILD_LOAD=1.5 $(MAKE) --no-print-directory run-check-builds \
 		>$(RESULTS)/builds.out 2>&1 & builds=$$!; \
 	for layer in $(filter-out $(EARLY_LAYERS),$(FOREGROUND_LAYERS)); do \
 		$(MAKE) --no-print-directory check-$$layer || true; \

@@ -10,17 +10,11 @@
 #                 $(B)/tests/results/linux.log (exit status in linux.rc)
 #   run-linux     the same guest, its report in plain words (for make run)
 
-LINUX_RESULTS := $(B)/tests/results
 
 .PHONY: check-linux run-linux
 
 check-linux: qemu
-	@mkdir -p $(LINUX_RESULTS)
-	@echo "== Layer linux =="
-	@set -o pipefail; rc=0; \
-	$(TOP)/tests/linux/run.sh --build $(B) --qemu $(QEMU) --firmware $(FIRMWARE) 2>&1 | \
-		tee $(LINUX_RESULTS)/linux.log || rc=$$?; \
-	echo $$rc >$(LINUX_RESULTS)/linux.rc; exit $$rc
+	$(call run_layer,linux,$(TOP)/tests/linux/run.sh --build $(B) --qemu $(QEMU) --firmware $(FIRMWARE))
 
 run-linux: qemu
 	@$(TOP)/tests/linux/run.sh --build $(B) --qemu $(QEMU) --firmware $(FIRMWARE) --show

@@ -23,10 +23,13 @@
 #                        (default the first three; --guest-only is --parts
 #                        guest; libvirt is by hand for now, see
 #                        tests/libvirt/README.md)
+#   --libvirt-nohv-kinds LIST  the libvirt domains run on KVM without
+#                        in-kernel Hyper-V (default all three: windows
+#                        passthrough linux-hidden)
 #   --qemu, --firmware, --upstream-qemu, --upstream-firmware, --smp,
 #   --timeout, --name, --tcg-thread, --verbose   passed to run.sh.
 #                        --upstream-qemu defaults to
-#                        BUILD/upstream/qemu-system-x86_64 (make upstream);
+#                        BUILD/up/qemu/qemu-system-x86_64 (make upstream);
 #                        without one, the migration pairs with upstream FAIL
 set -euo pipefail
 
@@ -41,6 +44,7 @@ up_given=
 guest_filter=${GUEST_CASE_FILTER:-}
 guest_accels='kvm kvm-u kvm-nohv'
 parts='guest migrate linux'
+libvirt_nohv='windows passthrough linux-hidden'
 pass=()
 
 while [ $# -gt 0 ]; do
@@ -52,6 +56,8 @@ while [ $# -gt 0 ]; do
     --guest-accels) guest_accels=${2:?--guest-accels needs a list}; shift 2 ;;
     --guest-only) parts=guest; shift ;;
     --parts) parts=${2:?--parts needs a list}; shift 2 ;;
+    --libvirt-nohv-kinds)
+        libvirt_nohv=${2:?--libvirt-nohv-kinds needs a list}; shift 2 ;;
     --upstream-qemu) up_given=1; pass+=("$1" "${2:?$1 needs a path}"); shift 2 ;;
     --qemu|--firmware|--upstream-firmware|--smp|--timeout|--name|--tcg-thread)
         pass+=("$1" "${2:?$1 needs a value}"); shift 2 ;;
@@ -75,6 +81,12 @@ for p in $parts; do
     *) die "--parts: unknown part '$p' (guest, migrate, linux, libvirt)" ;;
     esac
 done
+for k in $libvirt_nohv; do
+    case $k in
+    windows|passthrough|linux-hidden) ;;
+    *) die "--libvirt-nohv-kinds: unknown domain '$k' (windows, passthrough, linux-hidden)" ;;
+    esac
+done
 # has PART: whether this run includes it
 has() {
     case " $parts " in *" $1 "*) return 0 ;; esac
@@ -82,10 +94,10 @@ has() {
 }
 image=${image:-$build/tests/guest/hvtest.elf}
 if [ -z "$up_given" ] && has migrate; then
-    if [ -x "$build/upstream/qemu-system-x86_64" ]; then
-        pass+=(--upstream-qemu "$build/upstream/qemu-system-x86_64")
+    if [ -x "$build/up/qemu/qemu-system-x86_64" ]; then
+        pass+=(--upstream-qemu "$build/up/qemu/qemu-system-x86_64")
     else
-        echo "nested: no upstream QEMU ($build/upstream/qemu-system-x86_64): the migration pairs with upstream will fail; run make upstream" >&2
+        echo "nested: no upstream QEMU ($build/up/qemu/qemu-system-x86_64): the migration pairs with upstream will fail; run make upstream" >&2
     fi
 fi
 
@@ -98,6 +110,7 @@ mkdir -p "$stage"
     echo "GUEST_CASE_FILTER='${guest_filter:-*}'"
     echo "GUEST_ACCELS='$guest_accels'"
     echo "LAB_PARTS='$parts'"
+    echo "LIBVIRT_NOHV_KINDS='$libvirt_nohv'"
     # Migration pairs by hand (migrate.sh's MIGRATE_PAIRS); all by default.
     [ -z "${MIGRATE_PAIRS:-}" ] || echo "export MIGRATE_PAIRS='$MIGRATE_PAIRS'"
 } >"$stage/lab.env"

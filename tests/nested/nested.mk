@@ -14,11 +14,11 @@
 #                    mig   migration between our QEMU and pristine upstream
 #                          10.0.2 (make upstream, also put into L1) and
 #                          between the paths
-#                    linux the Linux-guest test on the kernel path (L1's
+#                    linux the Linux-guest test on both KVM paths (L1's
 #                          vCPUs each on a thread of their own: an L2 Linux
 #                          with two vCPUs does not boot round robin)
 #                  The libvirt layer's lab part (check.sh --parts libvirt)
-#                  is not among them yet: L1 crashed under it
+#                  is not among them yet: L1 does not survive it
 #                  (tests/libvirt/README.md).
 #                  Output to the terminal and to
 #                  $(B)/tests/results/nested.log (exit status in
@@ -36,8 +36,8 @@ NESTED_RETRY_MAX := 2
 
 check-nested: qemu upstream $(GUEST_IMAGE)
 	@mkdir -p $(NESTED_RESULTS)
-	@echo "== Layer nested =="
-	@set -o pipefail; rc=0; \
+	@echo "== Layer nested == (started $$(date -u +%T) UTC)"
+	@set -o pipefail; rc=0; t0=$$(date +%s); \
 	lab() { \
 		$(TOP)/tests/nested/check.sh --build $(B) --qemu $(QEMU) \
 			--firmware $(FIRMWARE) \
@@ -60,4 +60,5 @@ check-nested: qemu upstream $(GUEST_IMAGE)
 			tee -a $(NESTED_RESULTS)/nested.log; \
 		rc=1; \
 	fi; \
-	echo $$rc >$(NESTED_RESULTS)/nested.rc; exit $$rc
+	echo $$rc >$(NESTED_RESULTS)/nested.rc; \
+	echo "== Layer nested: $$(( $$(date +%s) - t0 )) s =="; exit $$rc
