@@ -42,8 +42,9 @@ export CCACHE_NOHASHDIR ?= 1
 # A miss compiles once (the dependencies from -MD), not preprocesses first.
 export CCACHE_DEPEND ?= 1
 # QEMU's configure names the compiler to meson, which then adds no ccache
-# of its own: ccache goes into CC.
-CONFIGURE_CC := ccache cc
+# of its own: ccache goes in front of the user's CC (make's default: cc),
+# as scripts/check-builds.sh does.
+CONFIGURE_CC := ccache $(CC)
 
 CONFIGURE_FLAGS := --target-list=x86_64-softmmu --enable-kvm --enable-tcg \
 	--enable-fdt=system --disable-docs --disable-install-blobs \
