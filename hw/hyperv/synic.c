@@ -286,8 +286,10 @@ static void synic_reset_hold(Object *obj, ResetType type)
     SynICState *s = SYNIC(obj);
 
     /*
-     * Devices release their routes in their own reset, which comes first;
-     * what is staged on routes that outlive it can no longer be delivered.
+     * This runs with the vCPU's reset, before the devices' resets release
+     * their routes: what is staged on a route now can no longer be
+     * delivered, and a route used before its device lets go of it finds
+     * the SynIC disabled.
      */
     synic_apply(s, false, HV_SYNIC_PAGE_OFF, HV_SYNIC_PAGE_OFF);
     /*

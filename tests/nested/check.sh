@@ -21,8 +21,8 @@
 #   --guest-only         only the guest tests: no migration, no Linux guest
 #   --parts LIST         what L1 runs, of guest, migrate, linux and libvirt
 #                        (default the first three; --guest-only is --parts
-#                        guest; libvirt is by hand for now, see
-#                        tests/libvirt/README.md)
+#                        guest; make check-nested runs libvirt after linux
+#                        in one boot)
 #   --libvirt-nohv-kinds LIST  the libvirt domains run on KVM without
 #                        in-kernel Hyper-V (default all three: windows
 #                        passthrough linux-hidden)

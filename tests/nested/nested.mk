@@ -14,12 +14,13 @@
 #                    mig   migration between our QEMU and pristine upstream
 #                          10.0.2 (make upstream, also put into L1) and
 #                          between the paths
-#                    linux the Linux-guest test on both KVM paths (L1's
-#                          vCPUs each on a thread of their own: an L2 Linux
-#                          with two vCPUs does not boot round robin)
-#                  The libvirt layer's lab part (check.sh --parts libvirt)
-#                  is not among them yet: L1 does not survive it
-#                  (tests/libvirt/README.md).
+#                    linux the Linux-guest test on both KVM paths, then the
+#                          libvirt layer's lab part in the same boot:
+#                          libvirt's three domains on L1's KVM with and
+#                          without its in-kernel Hyper-V (L1's vCPUs each
+#                          on a thread of their own: an L2 Linux with two
+#                          vCPUs does not boot round robin); its bound is
+#                          2700 s, for the two parts
 #                  Output to the terminal and to
 #                  $(B)/tests/results/nested.log (exit status in
 #                  nested.rc).  NESTED_FLAGS adds check.sh options to each
@@ -51,7 +52,8 @@ check-nested: qemu upstream $(GUEST_IMAGE)
 		lab --name u --parts guest --guest-accels kvm-u; \
 		lab --name nohv --parts guest --guest-accels kvm-nohv; \
 		lab --name mig --parts migrate; \
-		lab --name linux --parts linux --tcg-thread multi; \
+		lab --name linux --parts 'linux libvirt' --tcg-thread multi \
+			--timeout 2700; \
 		exit $$rc; \
 	} 2>&1 | tee $(NESTED_RESULTS)/nested.log || rc=$$?; \
 	n=$$(grep -c '^RETRY: ' $(NESTED_RESULTS)/nested.log || true); \
